@@ -1,0 +1,134 @@
+"""The ``marketsim`` command line.
+
+    marketsim run SCENARIO [--seed N] [--steps N] [--set key=value ...] [--out DIR]
+    marketsim validate SCENARIO [--set key=value ...]
+    marketsim policies
+
+Exit codes: 0 success, 2 invalid input (every problem printed as ``FILE: dotted.path: message``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from .scenario import ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: same exit code as bad scenarios
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario parameter, e.g. --set world.users=20000 (repeatable)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE first (e.g. to register your own policies)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="marketsim", description="Agent-based simulation of illicit drug markets.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("run", help="run one scenario and write timeseries.parquet, summary.json, scenario.toml")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("--seed", type=int, help="root seed (default: the scenario's 'seed')")
+    p.add_argument("--steps", type=int, help="weeks to simulate (default: world.steps)")
+    p.add_argument("--out", help="output folder (default: out/<scenario name>-seed<N>)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    _common(p)
+
+    p = sub.add_parser("validate", help="check a scenario file; exit 2 listing every problem")
+    p.add_argument("scenario")
+    _common(p)
+
+    p = sub.add_parser("policies", help="list the registered enforcement policies")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+
+    _add_extra_commands(sub)
+    return parser
+
+
+def _add_extra_commands(sub) -> None:
+    """Commands defined in other modules (compare, ...), when present."""
+    for modname in ("marketsim.experiment",):
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        if hasattr(mod, "add_cli"):
+            mod.add_cli(sub, _common)
+
+
+def _load_plugins(names) -> None:
+    for name in names or []:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise ScenarioError([f"--plugin: {name}: cannot import ({exc})"]) from None
+
+
+def _overrides(args) -> list[str]:
+    out = list(args.overrides)
+    if getattr(args, "seed", None) is not None:
+        out.append(f"seed={args.seed}")
+    if getattr(args, "steps", None) is not None:
+        out.append(f"world.steps={args.steps}")
+    return out
+
+
+def cmd_run(args) -> int:
+    from .metrics import HEADLINE
+    from .runner import run_scenario, write_run
+
+    sc = load_scenario(args.scenario, _overrides(args))
+    out = Path(args.out) if args.out else Path("out") / f"{sc.name}-seed{sc.seed}"
+    res = run_scenario(sc, seed=sc.seed, progress=not args.quiet and sys.stderr.isatty())
+    write_run(out, res)
+    if not args.quiet:
+        print(f"{sc.name}: policy={sc.enforcement.policy} seed={sc.seed} weeks={sc.world.steps}")
+        for k in HEADLINE:
+            v = res.summary.get(k)
+            print(f"  {k:<26} {v:>14,.3f}" if isinstance(v, float) else f"  {k:<26} {v}")
+        print(f"wrote {out}/timeseries.parquet, summary.json, scenario.toml")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    sc = load_scenario(args.scenario, _overrides(args))
+    print(f"{args.scenario}: valid (policy={sc.enforcement.policy}, {sc.world.users} users, "
+          f"{sc.world.width}x{sc.world.height} cells, {sc.world.steps} weeks)")
+    return 0
+
+
+def cmd_policies(args) -> int:
+    from .policies import describe
+
+    for name, summary in describe():
+        print(f"{name:<26} {summary}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _load_plugins(getattr(args, "plugin", []))
+        handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,
+                                                     "policies": cmd_policies}[args.command]
+        return handler(args)
+    except ScenarioError as err:
+        for line in err.problems:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

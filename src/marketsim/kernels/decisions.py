@@ -1,0 +1,119 @@
+"""The agents' decision rules as small scalar functions.
+
+Kernels call them in their loops; the Mesa agents in :mod:`marketsim.agents`
+call the same functions, so a researcher reads each rule in one place.
+"""
+
+import math
+
+from numba import njit
+
+
+@njit(cache=True)
+def purchase_quantity(base_demand, elasticity, full_price, reference_price):
+    """Units a user wants at ``full_price`` (price + travel + risk): constant-elasticity demand."""
+    if full_price <= 0.0:
+        return base_demand
+    return base_demand * (full_price / reference_price) ** elasticity
+
+
+@njit(cache=True)
+def arrest_probability(k, officers, dealers):
+    """Weekly arrest probability of one dealer: ``1 - exp(-k * officers / dealers)`` (Epstein 2002)."""
+    if officers <= 0.0:
+        return 0.0
+    return 1.0 - math.exp(-k * officers / max(dealers, 1.0))
+
+
+@njit(cache=True)
+def perceived_risk(num, den, prior_a, prior_b):
+    """Time-discounted Beta-prior event frequency (Magliocca et al. 2019, NarcoLogic)."""
+    return (num + prior_a) / (den + prior_a + prior_b)
+
+
+@njit(cache=True)
+def chance_to_lead(own_record, rival_record, bump):
+    """Probability that one more attack makes an organisation the most violent in police
+    records: 1 when its record plus ``bump`` reaches the highest rival record, falling
+    exponentially (scale: one week's smoothed incident) with the gap otherwise."""
+    gap = rival_record - (own_record + bump)
+    if gap <= 0.0:
+        return 1.0
+    return math.exp(-gap / max(bump, 1e-9))
+
+
+@njit(cache=True)
+def violence_response_risk(q_lead, top_num, top_den, other_num, other_den, prior_a, prior_b):
+    """Perceived probability that an attack is answered by concentrated enforcement.
+
+    The organisation has learned, from cases it observed, how often the most violent group's
+    violence was answered (``top``) and how often other violent groups' was (``other``); it
+    weighs them by its chance ``q_lead`` of becoming the most violent. Under an announced
+    most-violent-first rule the two rates diverge, which is what makes the threat bite
+    (Kleiman 2009, dynamic concentration); under rules blind to violence they do not.
+    """
+    top = perceived_risk(top_num, top_den, prior_a, prior_b)
+    other = perceived_risk(other_num, other_den, prior_a, prior_b)
+    return q_lead * top + (1.0 - q_lead) * other
+
+
+@njit(cache=True)
+def win_probability(own_strength, rival_strength):
+    """Tullock contest success function."""
+    return own_strength / (own_strength + rival_strength)
+
+
+@njit(cache=True)
+def attack_value(rival_revenue, own_revenue, p_win, org_revenue, violence_risk, ruthlessness,
+                 horizon, attack_cost, retaliation_weeks, crackdown_loss_weeks):
+    """Expected net value (dollars) of attacking a rival dealer.
+
+    gain  = horizon * rival's local weekly revenue * P(win)
+    cost  = attack cost + P(lose) * retaliation_weeks * own local revenue
+            + P(violence is answered by enforcement) * crackdown_loss_weeks * organisation's weekly revenue
+    A ruthless organisation discounts the costs: value = gain - cost / ruthlessness.
+    """
+    gain = horizon * rival_revenue * p_win
+    cost = attack_cost + (1.0 - p_win) * retaliation_weeks * own_revenue
+    cost += violence_risk * crackdown_loss_weeks * org_revenue
+    return gain - cost / ruthlessness
+
+
+@njit(cache=True)
+def logistic_choice(value, noise):
+    """Probability of acting on an expected value ``value`` with logistic noise of scale ``noise``."""
+    z = value / noise
+    if z > 50.0:
+        return 1.0
+    if z < -50.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@njit(cache=True)
+def bribe_offer(members_exposed, trade_risk, value_per_arrest, bribe_share):
+    """Weekly bribe an organisation is willing to pay an officer: a share of the expected loss avoided.
+
+    Rises with the enforcement pressure the organisation perceives (``trade_risk``) and with how
+    many of its members the officer can reach.
+    """
+    return bribe_share * members_exposed * trade_risk * value_per_arrest
+
+
+@njit(cache=True)
+def bribe_reservation(integrity, wage, detection_prob, penalty_weeks):
+    """Smallest weekly bribe an officer takes: integrity (in wages) plus the expected penalty."""
+    return integrity * wage + detection_prob * penalty_weeks * wage
+
+
+@njit(cache=True)
+def accepts_bribe(bribe, integrity, wage, detection_prob, penalty_weeks):
+    """An officer accepts when the bribe beats their integrity and expected penalty."""
+    return bribe > bribe_reservation(integrity, wage, detection_prob, penalty_weeks)
+
+
+@njit(cache=True)
+def location_score(pull, dealers_here, police_here, arrest_k, police_aversion):
+    """How attractive a cell is to a dealer: demand per seller, discounted by arrest risk."""
+    risk = arrest_probability(arrest_k, police_here, dealers_here + 1.0)
+    return pull / (dealers_here + 1.0) * math.exp(-police_aversion * risk)

@@ -1,0 +1,139 @@
+"""Violence (DESIGN process 6): organisations decide, dealer by dealer, whether to attack rivals nearby."""
+
+import numpy as np
+from numba import njit
+
+from .decisions import attack_value, chance_to_lead, logistic_choice, violence_response_risk, win_probability
+from .grid import random_cell_near, shuffled, wrap
+
+# indices into the ``counts`` output array
+INCIDENTS, DEATHS, DISPLACED, SPENT = 0, 1, 2, 3
+N_COUNTS = 4
+
+
+@njit(cache=True)
+def _local_strength(c0, org, radius, width, height, torus, cell_start, cell_list, d_org, d_active, members):
+    """Own street dealers within ``radius`` plus a small weight on the organisation's size."""
+    s = 0.0
+    x0 = c0 % width
+    y0 = c0 // width
+    for dy in range(-radius, radius + 1):
+        y = wrap(y0 + dy, height, torus)
+        if y < 0:
+            continue
+        for dx in range(-radius, radius + 1):
+            x = wrap(x0 + dx, width, torus)
+            if x < 0:
+                continue
+            c = y * width + x
+            for k in range(cell_start[c], cell_start[c + 1]):
+                d = cell_list[k]
+                if d_active[d] == 1 and d_org[d] == org:
+                    s += 1.0
+    return s + 0.1 * np.sqrt(members)
+
+
+@njit(cache=True)
+def _kill(d, heir, d_active, d_inv, d_cash, counts):
+    """Remove dealer ``d``; the winner takes its stock and cash (drugs and money are conserved)."""
+    d_active[d] = 0
+    d_inv[heir] += d_inv[d]
+    d_inv[d] = 0.0
+    d_cash[heir] += d_cash[d]
+    d_cash[d] = 0.0
+    counts[DEATHS] += 1.0
+
+
+@njit(cache=True)
+def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv, d_cash,
+             o_cash, o_ruth, o_revenue_avg, o_members, o_vtop_num, o_vtop_den, o_voth_num, o_voth_den,
+             o_violence_attr, o_active, o_violence, o_attributed,
+             cell_start, cell_list, cell_incidents, width, height, torus, step,
+             contact_radius, horizon, attack_cost, retaliation_weeks, crackdown_loss_weeks, noise,
+             lethality, displacement_radius, attribution_rate, prior_a, prior_b, counts, rng):
+    """Street dealers, in random order, each meet their most lucrative rival within ``contact_radius``.
+
+    Their organisation attacks with probability ``logistic_choice(attack_value(...))``, where the
+    expected cost includes the enforcement response the organisation has learned to expect
+    (``violence_response_risk``: what it learned of how violence is answered, weighted by its
+    chance of becoming the most violent group on record). The winner of the Tullock contest kills
+    (probability ``lethality``) or displaces the loser and takes the cell. Each dealer acts or is
+    attacked at most once a week.
+    """
+    counts[:] = 0.0
+    # the two highest violence records, to tell each organisation how close it is to the top
+    top1 = -1
+    for o in range(o_active.shape[0]):
+        if o_active[o] == 1 and (top1 < 0 or o_violence_attr[o] > o_violence_attr[top1]):
+            top1 = o
+    rec2 = 0.0
+    for o in range(o_active.shape[0]):
+        if o_active[o] == 1 and o != top1 and o_violence_attr[o] > rec2:
+            rec2 = o_violence_attr[o]
+    rec1 = o_violence_attr[top1] if top1 >= 0 else 0.0
+    bump = 0.25 * attribution_rate  # what one attack adds to the smoothed record
+    n = cell_start[cell_start.shape[0] - 1]
+    acted = np.zeros(d_active.shape[0], np.int8)
+    order = shuffled(n, rng)
+    for i in range(n):
+        d = cell_list[order[i]]
+        if acted[d] == 1 or d_active[d] == 0 or d_jail_until[d] > step:
+            continue
+        o = d_org[d]
+        c0 = d_cell[d]
+        # most lucrative rival in contact
+        r = -1
+        best_rev = -1.0
+        x0 = c0 % width
+        y0 = c0 // width
+        for dy in range(-contact_radius, contact_radius + 1):
+            y = wrap(y0 + dy, height, torus)
+            if y < 0:
+                continue
+            for dx in range(-contact_radius, contact_radius + 1):
+                x = wrap(x0 + dx, width, torus)
+                if x < 0:
+                    continue
+                c = y * width + x
+                for k in range(cell_start[c], cell_start[c + 1]):
+                    e = cell_list[k]
+                    if acted[e] == 1 or d_active[e] == 0 or d_org[e] == o or d_cell[e] != c:
+                        continue
+                    rev = d_sales_avg[e] * d_price[e]
+                    if rev > best_rev:
+                        best_rev = rev
+                        r = e
+        if r < 0:
+            continue
+        ro = d_org[r]
+        s_own = _local_strength(c0, o, 2, width, height, torus, cell_start, cell_list, d_org, d_active, o_members[o])
+        s_riv = _local_strength(d_cell[r], ro, 2, width, height, torus, cell_start, cell_list, d_org, d_active,
+                                o_members[ro])
+        p_win = win_probability(s_own, s_riv)
+        q = chance_to_lead(o_violence_attr[o], rec2 if o == top1 else rec1, bump)
+        risk = violence_response_risk(q, o_vtop_num[o], o_vtop_den[o], o_voth_num[o], o_voth_den[o], prior_a, prior_b)
+        value = attack_value(best_rev, d_sales_avg[d] * d_price[d], p_win, o_revenue_avg[o], risk, o_ruth[o],
+                             horizon, attack_cost, retaliation_weeks, crackdown_loss_weeks)
+        if rng.random() >= logistic_choice(value, noise):
+            continue
+        # the attack
+        acted[d] = 1
+        acted[r] = 1
+        counts[INCIDENTS] += 1.0
+        counts[SPENT] += attack_cost
+        o_cash[o] -= attack_cost
+        o_violence[o] += 1
+        cell_incidents[d_cell[r]] += 1
+        if rng.random() < attribution_rate:
+            o_attributed[o] += 1
+        if rng.random() < p_win:
+            winner, loser = d, r
+        else:
+            winner, loser = r, d
+        if rng.random() < lethality:
+            _kill(loser, winner, d_active, d_inv, d_cash, counts)
+            if winner == d:
+                d_cell[d] = d_cell[r]  # the attacker takes the corner
+        else:
+            d_cell[loser] = random_cell_near(d_cell[loser], displacement_radius, width, height, torus, rng)
+            counts[DISPLACED] += 1.0

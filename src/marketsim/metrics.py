@@ -1,0 +1,85 @@
+"""Measurements (DESIGN section 5): the timeseries columns and run-level aggregates.
+
+Every column is either a *count* (a flow during the week: incidents, arrests, units
+sold...) or a *level* (a state or a rate: HHI, price, share of officers corrupted...).
+Run summaries give the **total** of each count over the run and the **mean of each level
+over the last quarter** of the run (after the market has adapted to the policy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# name: (kind, unit/meaning)
+COLUMNS: dict[str, tuple[str, str]] = {
+    "step": ("index", "week (1 = first simulated week)"),
+    "homicides": ("count", "deaths from all violence: turf, succession fights, officers killed"),
+    "violent_incidents": ("count", "violent incidents of all kinds"),
+    "violence_turf": ("count", "attacks between organisations over street turf"),
+    "violence_succession": ("count", "fights within or between factions after a leader's removal"),
+    "violence_against_police": ("count", "attacks on officers who refused a bribe (plata o plomo)"),
+    "officers_killed": ("count", "officers killed"),
+    "corrupted_officer_share": ("level", "share of officers on an organisation's payroll"),
+    "bribes_paid": ("count", "dollars paid in bribes"),
+    "enforcement_neutralised": ("count", "arrests not made because the officer was paid by the dealer's organisation"),
+    "corrupt_detected": ("count", "corrupt officers caught by internal affairs"),
+    "hhi": ("level", "Herfindahl-Hirschman index of organisation sales shares (0-10,000)"),
+    "local_hhi": ("level", "sales-weighted mean of district HHIs"),
+    "largest_share": ("level", "sales share of the largest organisation"),
+    "n_organizations": ("level", "organisations with two or more members"),
+    "n_independents": ("level", "one-person sellers"),
+    "effective_organizations": ("level", "10,000 / HHI"),
+    "turf_tenure": ("level", "mean weeks the current controller has held each controlled cell"),
+    "retail_price": ("level", "sales-weighted mean retail price (dollars/unit)"),
+    "quantity_sold": ("count", "units sold at retail"),
+    "unmet_demand": ("count", "units users wanted but could not buy"),
+    "users_served_share": ("level", "share of users who bought this week"),
+    "wholesale_stock": ("level", "units in organisations' warehouses"),
+    "imported": ("count", "units shipped into the region"),
+    "arrests": ("count", "arrests of all ranks"),
+    "lieutenant_arrests": ("count", "arrests of lieutenants"),
+    "leader_arrests": ("count", "arrests of leaders (kingpins)"),
+    "seizures": ("count", "units seized: at the border, from arrested dealers, abandoned stashes"),
+    "interdicted": ("count", "units seized at the border"),
+    "incarcerated": ("level", "dealers in prison"),
+    "dealers": ("level", "dealers on the street"),
+    "dealer_pool_use": ("level", "share of the dealer slot pool in use (street + prison); 1.0 means market.max_dealers_factor binds"),
+    "active_market_cells": ("level", "cells with at least one sale this week (market footprint)"),
+    "displacement": ("count", "dealers who relocated"),
+    "leader_removals": ("count", "leaders removed (arrested or killed)"),
+    "splits": ("count", "organisations that split into factions"),
+    "entrants": ("count", "new independent sellers"),
+    "perceived_arrest_risk": ("level", "organisations' learned weekly arrest risk per member (member-weighted mean)"),
+    "perceived_response_top": ("level", "learned P(enforcement answers violence | group is the most violent), member-weighted"),
+    "perceived_response_other": ("level", "learned P(enforcement answers violence | group is not the most violent), member-weighted"),
+    "policy_target": ("id", "organisation slot the agency announced as its target (-1 none)"),
+}
+TIMESERIES_COLUMNS = list(COLUMNS)
+HEADLINE = ["homicides", "violent_incidents", "corrupted_officer_share", "bribes_paid", "hhi",
+            "effective_organizations", "retail_price", "quantity_sold", "arrests", "seizures",
+            "active_market_cells"]
+
+
+def hhi(sales) -> float:
+    """Herfindahl-Hirschman index (0-10,000) of the sales shares; NaN when nothing was sold."""
+    sales = np.asarray(sales, dtype=float)
+    total = sales.sum()
+    if total <= 0:
+        return float("nan")
+    return float(((100.0 * sales / total) ** 2).sum())
+
+
+def summarize(ts: pd.DataFrame) -> dict:
+    """Totals of counts over the run; means of levels over its last quarter."""
+    out: dict[str, float] = {"steps": int(len(ts))}
+    if len(ts) == 0:
+        return out
+    tail = ts.iloc[len(ts) - max(1, len(ts) // 4):]
+    for name, (kind, _) in COLUMNS.items():
+        if kind == "count":
+            out[name] = float(ts[name].sum())
+        elif kind == "level":
+            v = tail[name].astype(float)
+            out[name] = float(v.mean()) if v.notna().any() else float("nan")
+    return out

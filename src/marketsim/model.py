@@ -1,0 +1,605 @@
+"""DrugMarketModel: builds the world; ``step()`` is the weekly schedule, in ODD order.
+
+The nine processes of DESIGN section 3 run in this order every week:
+
+1. import and interdiction      :mod:`marketsim.supply`
+2. enforcement allocation       :mod:`marketsim.policies` (observation -> allocation)
+3. corruption                   :mod:`marketsim.kernels.corruption`
+4. retail market                :mod:`marketsim.kernels.market`
+5. policing                     :mod:`marketsim.kernels.policing`
+6. violence                     :mod:`marketsim.kernels.violence`
+7. succession and fragmentation :mod:`marketsim.organizations`
+8. entry, exit, recruitment, displacement  :mod:`marketsim.organizations`, :mod:`marketsim.kernels.movement`
+9. learning                     :meth:`DrugMarketModel._learning`
+
+The policy is consulted in process 2 only, and only to place officers, focus
+them, split inspections and investigations, and announce a target.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import mesa
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+
+from . import organizations as orgs
+from . import supply
+from .agents import Dealer, Officer, Organization, User
+from .kernels import corruption as k_corruption
+from .kernels import policing as k_policing
+from .kernels import violence as k_violence
+from .kernels.grid import bucket_street_dealers, officer_coverage
+from .kernels.market import retail_market, update_prices
+from .kernels.movement import move_dealers
+from .metrics import TIMESERIES_COLUMNS, hhi, summarize
+from .policies import Allocation, Observation, make_policy
+from .scenario import Scenario
+from .state import LEADER, LIEUTENANT, State, allocate
+
+STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
+PROCESSES = ("import", "allocation", "corruption", "market", "policing", "violence", "succession", "entry_exit",
+             "learning", "record")
+
+
+def make_streams(seed) -> dict[str, np.random.Generator]:
+    """One generator per purpose, spawned from one SeedSequence (``seed`` may be an int or a SeedSequence)."""
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)  # fresh copy: spawning is stateful
+    children = ss.spawn(len(STREAMS) + 1)
+    streams = {name: np.random.default_rng(c) for name, c in zip(STREAMS, children)}
+    streams["mesa"] = np.random.default_rng(children[-1])
+    return streams
+
+
+class DrugMarketModel(mesa.Model):
+    """A city drug market under one enforcement policy.
+
+    >>> from marketsim import load_scenario, DrugMarketModel
+    >>> m = DrugMarketModel(load_scenario("scenarios/targeted_deterrence.toml"), seed=1)
+    >>> m.run(52)
+    >>> df = m.timeseries()
+
+    ``seed`` defaults to the scenario's; an int or a ``numpy.random.SeedSequence``.
+    Set ``profile=True`` to time every process (``model.process_times``).
+    """
+
+    def __init__(self, scenario: Scenario | None = None, seed=None, *, profile: bool = False):
+        scenario = scenario if scenario is not None else Scenario()
+        seed = scenario.seed if seed is None else seed
+        self.streams = make_streams(seed)
+        super().__init__(rng=int(self.streams["mesa"].integers(2**63)))
+        self.scenario = scenario
+        self.seed = seed
+        self.params = scenario
+        self.policy = make_policy(scenario.enforcement.policy, scenario.enforcement)
+        self.profile = profile
+        self.process_times: dict[str, float] = defaultdict(float)
+        self._rows: list[dict] = []
+        self._last: dict = {}
+        self._grid = None
+        self._interdiction_weights = None
+        self.announced_target = -1
+        self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
+        self._build_world()
+        self.initial_fingerprint = self.state.fingerprint()
+        self.datacollector = mesa.DataCollector(
+            model_reporters={c: (lambda m, c=c: m._last.get(c)) for c in TIMESERIES_COLUMNS if c != "step"}
+        )
+
+    # ------------------------------------------------------------------ world
+    def _build_world(self) -> None:
+        sc = self.scenario
+        w, u, e, po = sc.world, sc.users, sc.enforcement, sc.organizations
+        rng = self.streams["init"]
+        max_dealers = int(np.ceil(w.dealers * sc.market.max_dealers_factor))
+        s = allocate(w.width, w.height, w.torus, w.users, max_dealers, max_dealers + w.organizations,
+                     e.officers)
+        self.state = s
+        W, H = w.width, w.height
+        xs, ys = np.meshgrid(np.arange(W), np.arange(H))
+        ndx = -(-W // w.district_size)
+        s.cell_district[:] = ((ys // w.district_size) * ndx + xs // w.district_size).ravel()
+        # users around demand clusters
+        centres = np.column_stack([rng.uniform(0, W, w.hotspots), rng.uniform(0, H, w.hotspots)])
+        which = rng.integers(0, w.hotspots, w.users)
+        pos = centres[which] + rng.normal(0.0, w.hotspot_spread, (w.users, 2))
+        if w.torus:
+            ux = np.floor(pos[:, 0]).astype(np.int64) % W
+            uy = np.floor(pos[:, 1]).astype(np.int64) % H
+        else:
+            ux = np.clip(np.floor(pos[:, 0]).astype(np.int64), 0, W - 1)
+            uy = np.clip(np.floor(pos[:, 1]).astype(np.int64), 0, H - 1)
+        s.u_cell[:] = uy * W + ux
+        mu = np.log(u.demand_mean) - u.demand_sigma**2 / 2
+        s.u_demand[:] = rng.lognormal(mu, u.demand_sigma, w.users)
+        s.u_elast[:] = np.clip(rng.normal(u.elasticity_mean, u.elasticity_sd, w.users), -3.0, -0.05)
+        home = np.bincount(s.u_cell, weights=s.u_demand, minlength=s.ncell).reshape(H, W)
+        size = 2 * u.search_radius + 1
+        pull = ndimage.uniform_filter(home, size=size, mode="wrap" if w.torus else "constant") * size * size
+        s.cell_pull[:] = np.maximum(pull.ravel(), 0.0)
+        # organisations: home bases at demand clusters, territories by proximity
+        ruth = orgs.draw_ruthlessness(rng, po.ruthlessness_mean, po.ruthlessness_cv, size=w.organizations)
+        bases = centres[rng.permutation(w.hotspots)[: w.organizations] % w.hotspots]
+        if w.organizations > w.hotspots:
+            extra = np.column_stack([rng.uniform(0, W, w.organizations - w.hotspots),
+                                     rng.uniform(0, H, w.organizations - w.hotspots)])
+            bases = np.vstack([bases, extra])
+        for i in range(w.organizations):
+            orgs.new_org(s, 0, po.initial_cash, float(ruth[i]))
+        # dealers where demand is, without two on one cell at the start
+        p = s.cell_pull / s.cell_pull.sum()
+        cells = rng.choice(s.ncell, size=w.dealers, replace=False, p=p)
+        cx, cy = cells % W, cells // W
+        dxy = np.abs(cx[:, None] - bases[None, :, 0]) + np.abs(cy[:, None] - bases[None, :, 1])
+        owner = np.argmin(dxy + rng.exponential(3.0, dxy.shape), axis=1)
+        expected_sales = w.users * u.demand_mean / w.dealers
+        for c, o in zip(cells, owner):
+            d = orgs.new_dealer(s, int(c), int(o), 0, sc.supply.initial_retail_price, sc.market.initial_dealer_cash)
+            s.d_inv[d] = sc.supply.stock_weeks * expected_sales
+            s.d_sales_avg[d] = expected_sales
+        orgs.count_members(s, 0)
+        for o in range(w.organizations):
+            members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+            if members.size == 0:
+                continue
+            members = members[rng.permutation(members.size)]
+            s.d_rank[members[0]] = LEADER
+            s.o_leader[o] = members[0]
+            n_lt = int(round(po.lieutenant_ratio * members.size))
+            s.d_rank[members[1 : 1 + n_lt]] = LIEUTENANT
+            s.o_stock[o] = sc.supply.stock_weeks * expected_sales * members.size
+            s.o_sales_avg[o] = expected_sales * members.size
+            s.o_revenue_avg[o] = s.o_sales_avg[o] * sc.supply.initial_retail_price
+        # officers
+        sig = e.integrity_sigma
+        s.f_integrity[:] = rng.lognormal(np.log(e.integrity_mean) - sig**2 / 2, sig, e.officers)
+        s.f_cell[:] = rng.integers(0, s.ncell, e.officers)
+        s.f_uid[:] = np.arange(e.officers)
+        s.next_uid[2] = e.officers
+        # opening balances
+        self.ledger["imported"] = float(s.o_stock.sum() + s.d_inv.sum())
+        self.ledger["cash_initial"] = self._cash()
+        self.week = 0
+        self._init_agents()
+
+    def _cash(self) -> float:
+        s = self.state
+        return float(s.o_cash[s.o_active == 1].sum() + s.d_cash[s.d_active == 1].sum())
+
+    def _init_agents(self) -> None:
+        s = self.state
+        self.user_agents = [User(self, i) for i in range(s.u_cell.size)] if self.scenario.world.mesa_user_agents else []
+        self._dealer_agents: dict[int, Dealer] = {}
+        self._org_agents: dict[int, Organization] = {}
+        self._officer_agents: dict[int, Officer] = {}
+        self._sync_agents()
+
+    def _sync_agents(self) -> None:
+        """Keep one Mesa agent per occupied dealer/organisation slot and per officer."""
+        s = self.state
+        for pool, active, uids, cls in (
+            (self._dealer_agents, s.d_active, s.d_uid, Dealer),
+            (self._org_agents, s.o_active, s.o_uid, Organization),
+            (self._officer_agents, np.ones(s.f_uid.size, np.int8), s.f_uid, Officer),
+        ):
+            for slot, agent in list(pool.items()):
+                if active[slot] == 0 or agent.uid != uids[slot]:
+                    agent.remove()
+                    del pool[slot]
+            for slot in np.flatnonzero(active == 1):
+                slot = int(slot)
+                if slot not in pool:
+                    pool[slot] = cls(self, slot, int(uids[slot]))
+
+    @property
+    def grid(self):
+        """The city as a ``mesa.discrete_space.OrthogonalMooreGrid`` (built on first use)."""
+        if self._grid is None:
+            from mesa.discrete_space import OrthogonalMooreGrid
+
+            w = self.scenario.world
+            self._grid = OrthogonalMooreGrid((w.width, w.height), torus=w.torus, random=self.random)
+        return self._grid
+
+    def dealer_agent(self, slot: int):
+        return self._dealer_agents.get(int(slot))
+
+    def organization_agent(self, slot: int):
+        return self._org_agents.get(int(slot))
+
+    # --------------------------------------------------------------- schedule
+    def step(self) -> None:
+        """One week, in the order of DESIGN section 3."""
+        self.week = t = self.steps
+        self._begin_week(t)
+        self._timed("import", self._import_and_interdiction, t)
+        self._timed("allocation", self._allocate_enforcement, t)
+        self._timed("corruption", self._corruption, t)
+        self._timed("market", self._retail_market, t)
+        self._timed("policing", self._policing, t)
+        self._timed("violence", self._violence, t)
+        self._timed("succession", self._succession, t)
+        self._timed("entry_exit", self._entry_exit_recruitment_displacement, t)
+        self._timed("learning", self._learning, t)
+        self._timed("record", self._record, t)
+
+    def _timed(self, name, fn, t):
+        if not self.profile:
+            fn(t)
+            return
+        t0 = time.perf_counter()
+        fn(t)
+        self.process_times[name] += time.perf_counter() - t0
+
+    def run(self, steps: int | None = None, progress: bool = False) -> DrugMarketModel:
+        """Run ``steps`` weeks (default: the scenario's ``world.steps``)."""
+        n = self.scenario.world.steps if steps is None else steps
+        it = range(n)
+        if progress:
+            from tqdm.auto import tqdm
+
+            it = tqdm(it, desc=self.scenario.name, unit="week")
+        for _ in it:
+            self.step()
+        return self
+
+    # -------------------------------------------------------------- processes
+    def _begin_week(self, t: int) -> None:
+        s, e = self.state, self.scenario.enforcement
+        self.c = defaultdict(float)  # this week's counts
+        self.life = orgs.LifeCycleCounts()
+        s.cell_incidents[:] = 0
+        s.cell_sales[:] = 0.0
+        s.cell_unmet[:] = 0.0
+        s.d_sales[:] = 0.0
+        act = s.d_active == 1
+        outs = np.bincount(s.d_org[act], weights=s.d_stockout[act].astype(float), minlength=s.max_orgs)
+        self._stockout_share = np.divide(outs, s.o_street, out=np.zeros(s.max_orgs), where=s.o_street > 0)
+        s.d_stockout[:] = 0
+        s.o_violence_prev[:] = s.o_violence
+        s.o_violence[:] = 0
+        s.o_attributed[:] = 0
+        s.o_arrests[:] = 0
+        s.o_bribes[:] = 0.0
+        # officers killed or dismissed last week are replaced by new, clean officers
+        out = np.flatnonzero(s.f_out == 1)
+        if out.size:
+            rng = self.streams["enforcement"]
+            sig = e.integrity_sigma
+            s.f_integrity[out] = rng.lognormal(np.log(e.integrity_mean) - sig**2 / 2, sig, out.size)
+            s.f_corrupt_by[out] = -1
+            s.f_bribe[out] = 0.0
+            s.f_refused_by[out] = -1
+            s.f_arrests[out] = 0
+            s.f_uid[out] = s.next_uid[2] + np.arange(out.size)
+            s.next_uid[2] += out.size
+            s.f_out[out] = 0
+        orgs.release_prisoners(s, t, self.scenario, self.streams["organizations"], self.life)
+        orgs.count_members(s, t)
+
+    def _unit_cost(self) -> np.ndarray:
+        sp = self.scenario.supply
+        s = self.state
+        return np.where(s.o_members <= 1, sp.wholesale_price * sp.independent_markup, sp.wholesale_price)
+
+    def _import_and_interdiction(self, t: int) -> None:
+        s, sp, e = self.state, self.scenario.supply, self.scenario.enforcement
+        cost = self._unit_cost()
+        order = supply.order_volume(s, s.o_street, sp.stock_weeks, cost, np.minimum(self._stockout_share, 1.0))
+        shipped, seized, paid = supply.import_and_interdict(
+            s, order, sp.import_volume, e.interdiction_capacity, e.interdiction_hit_rate,
+            self._interdiction_weights, cost, self.streams["enforcement"])
+        supply.distribute(s, t, sp.stock_weeks, sp.transfer_price)
+        self.c["imported"] = shipped
+        self.c["interdicted"] = seized
+        self.ledger["imported"] += shipped
+        self.ledger["seized"] += seized
+        self.ledger["import_paid"] += paid
+        bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
+                              s.cell_dealers)
+
+    def observe(self, t: int) -> Observation:
+        """What the agency sees: last week's visible sales and reported violence, intelligence on organisations."""
+        s = self.state
+        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+        by_org = s.d_org[street]
+        order = np.argsort(by_org, kind="stable")
+        bounds = np.searchsorted(by_org[order], np.arange(s.max_orgs + 1))
+        cells_sorted = s.d_cell[street][order]
+        org_cells = tuple(cells_sorted[bounds[o] : bounds[o + 1]] for o in range(s.max_orgs))
+        return Observation(
+            step=t, width=s.width, height=s.height,
+            cell_sales=self._last_cell_sales.copy() if hasattr(self, "_last_cell_sales") else np.zeros(s.ncell),
+            cell_violence=s.cell_violence.copy(), cell_district=s.cell_district,
+            org_active=s.o_active == 1, org_sales=s.o_sales_avg.copy(), org_violence=s.o_violence_attr.copy(),
+            org_arrests=self._last_org_arrests.copy() if hasattr(self, "_last_org_arrests") else np.zeros(s.max_orgs),
+            org_cells=org_cells, params=self.scenario.enforcement,
+        )
+
+    def _allocate_enforcement(self, t: int) -> None:
+        s, e = self.state, self.scenario.enforcement
+        rng = self.streams["enforcement"]
+        obs = self.observe(t)
+        alloc: Allocation = self.policy.allocate(obs)
+        rec = np.where(obs.org_active, obs.org_violence, -1.0)
+        self._top_violent = int(np.argmax(rec)) if rec.max(initial=-1.0) > 0 else -1
+        active = s.o_active == 1
+        # officers' posts, drawn in proportion to the cell weights
+        w = alloc.cell_weight
+        if w is None or not np.isfinite(w).all() or w.sum() <= 0:
+            s.f_cell[:] = rng.integers(0, s.ncell, s.f_cell.size)
+        else:
+            cdf = np.cumsum(np.maximum(w, 0.0))
+            s.f_cell[:] = np.minimum(np.searchsorted(cdf, rng.random(s.f_cell.size) * cdf[-1], side="right"),
+                                     s.ncell - 1)
+        officer_coverage(s.f_cell, s.f_out, e.patrol_radius, s.width, s.height, s.torus, s.cell_police)
+        s.o_focus[:] = 0.0 if alloc.org_focus is None else np.clip(alloc.org_focus, 0.0, 1.0) * active
+        inv = np.ones(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
+        inv = inv * active
+        s.o_invest_w[:] = inv / inv.sum() if inv.sum() > 0 else 0.0
+        self._interdiction_weights = None if alloc.interdiction_weight is None else \
+            np.maximum(alloc.interdiction_weight, 0.0) * active
+        self.announced_target = int(alloc.announced_target)
+        # what each organisation sees of the police around its street dealers
+        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+        o = s.d_org[street]
+        felt = s.cell_police[s.d_cell[street]] * (1.0 + (e.focus_multiplier - 1.0) * s.o_focus[o])
+        tot = np.bincount(o, weights=felt, minlength=s.max_orgs)
+        s.o_exposure[:] = np.divide(tot, s.o_street, out=np.zeros(s.max_orgs), where=s.o_street > 0)
+
+    def _corruption(self, t: int) -> None:
+        s, e, po = self.state, self.scenario.enforcement, self.scenario.organizations
+        counts = np.zeros(k_corruption.N_COUNTS)
+        k_corruption.corruption(
+            s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
+            s.f_refused_until, t, po.refusal_memory, e.patrol_radius,
+            s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num,
+            s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence, s.o_attributed,
+            s.cell_start, s.cell_list, s.cell_incidents,
+            e.officer_wage, e.detection_prob, e.penalty_weeks, e.sentence_weeks, po.bribe_share,
+            po.bribe_cash_share, po.prior_a, po.prior_b, po.plomo_threshold, po.plomo_prob, po.police_lethality,
+            e.attribution_rate, counts, self.streams["organizations"])
+        self.c["bribes_paid"] = counts[k_corruption.BRIBES_PAID]
+        self.c["new_corrupt"] = counts[k_corruption.NEW_CORRUPT]
+        self.c["bribes_refused"] = counts[k_corruption.REFUSED]
+        self.c["violence_against_police"] = counts[k_corruption.ATTACKS_ON_POLICE]
+        self.c["officers_killed"] = counts[k_corruption.OFFICERS_KILLED]
+        self.c["corrupt_detected"] = counts[k_corruption.DETECTED]
+        self.ledger["bribes"] += counts[k_corruption.BRIBES_PAID]
+
+    def _retail_market(self, t: int) -> None:
+        s, u, sp, e = self.state, self.scenario.users, self.scenario.supply, self.scenario.enforcement
+        sold, unmet, served = retail_market(
+            s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
+            s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
+            s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
+            s.width, s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount,
+            u.reference_price, 3, self.streams["market"])
+        revenue = s.d_sales * s.d_price
+        self.ledger["sold"] += sold
+        self.ledger["revenue"] += float(revenue.sum())
+        # member dealers hand the organisation its share of the retail margin
+        act = s.d_active == 1
+        remit = np.where(act, (1.0 - sp.dealer_margin_share) * np.maximum(s.d_price - sp.transfer_price, 0.0)
+                         * s.d_sales, 0.0)
+        s.d_cash -= remit
+        org = np.where(act, s.d_org, 0)
+        s.o_cash += np.bincount(org, weights=remit, minlength=s.max_orgs)
+        s.o_sales[:] = np.bincount(org, weights=np.where(act, s.d_sales, 0.0), minlength=s.max_orgs)
+        s.o_revenue[:] = np.bincount(org, weights=np.where(act, revenue, 0.0), minlength=s.max_orgs)
+        unit_cost = np.full(s.max_orgs, sp.transfer_price)
+        update_prices(s.d_active, s.d_jail_until, t, s.d_cell, s.d_org, s.d_price, s.d_sales, s.d_sales_avg,
+                      s.d_inv, s.d_stockout, unit_cost, s.cell_police, s.cell_dealers, sp.risk_premium,
+                      e.arrest_k, sp.price_adjustment, 0.3)
+        self.c["quantity_sold"] = sold
+        self.c["unmet_demand"] = unmet
+        self.c["users_served_share"] = served / max(s.u_cell.size, 1)
+        self.c["retail_price"] = float(revenue.sum() / sold) if sold > 0 else float(
+            np.mean(s.d_price[act])) if act.any() else np.nan
+        # concentration of this week's sales
+        shares = s.o_sales[s.o_active == 1]
+        self.c["hhi"] = hhi(shares)
+        self.c["largest_share"] = float(shares.max() / shares.sum()) if shares.sum() > 0 else np.nan
+        nd = int(s.cell_district.max()) + 1
+        sold_d = np.where(act & (s.d_sales > 0))[0]
+        key = s.cell_district[s.d_cell[sold_d]].astype(np.int64) * s.max_orgs + s.d_org[sold_d]
+        table = np.bincount(key, weights=s.d_sales[sold_d], minlength=nd * s.max_orgs).reshape(nd, s.max_orgs)
+        dist_sales = table.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            local = ((table / dist_sales[:, None]) ** 2).sum(axis=1) * 10000.0
+        self.c["local_hhi"] = float(np.nansum(local * dist_sales) / dist_sales.sum()) if dist_sales.sum() > 0 \
+            else np.nan
+        self.c["active_market_cells"] = int(np.count_nonzero(s.cell_sales))
+        self._last_cell_sales = s.cell_sales.copy()
+
+    def _policing(self, t: int) -> None:
+        s, e = self.state, self.scenario.enforcement
+        counts = np.zeros(k_policing.N_COUNTS)
+        k_policing.policing(
+            s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, e.patrol_radius, s.width, s.height, s.torus,
+            s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
+            s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
+            s.cell_start, s.cell_list, s.cell_dealers,
+            t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
+            e.investigation_k, e.investigators, counts, self.streams["enforcement"])
+        self.c["arrests"] = counts[k_policing.ARRESTS]
+        self.c["lieutenant_arrests"] = counts[k_policing.LIEUT_ARRESTS]
+        self.c["leader_arrests"] = counts[k_policing.LEADER_ARRESTS]
+        self.c["street_seizures"] = counts[k_policing.SEIZED_UNITS]
+        self.c["enforcement_neutralised"] = counts[k_policing.NEUTRALISED]
+        self.ledger["seized"] += counts[k_policing.SEIZED_UNITS]
+        self.ledger["cash_seized"] += counts[k_policing.SEIZED_CASH]
+        self._last_org_arrests = s.o_arrests.copy()
+
+    def _violence(self, t: int) -> None:
+        s, e, po = self.state, self.scenario.enforcement, self.scenario.organizations
+        counts = np.zeros(k_violence.N_COUNTS)
+        k_violence.violence(
+            s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
+            s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
+            s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
+            s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
+            1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
+            po.lethality, self.scenario.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
+            self.streams["violence"])
+        self.c["violence_turf"] = counts[k_violence.INCIDENTS]
+        self.c["turf_deaths"] = counts[k_violence.DEATHS]
+        self.ledger["attack_spend"] += counts[k_violence.SPENT]
+
+    def _succession(self, t: int) -> None:
+        orgs.succession(self.state, t, self.scenario, self.streams["organizations"], self.life)
+
+    def _entry_exit_recruitment_displacement(self, t: int) -> None:
+        s, m, e = self.state, self.scenario.market, self.scenario.enforcement
+        rng = self.streams["organizations"]
+        orgs.exits(s, t, self.scenario, self.life)
+        orgs.enter(s, t, self.scenario, rng, self.life)
+        orgs.recruit(s, t, self.scenario, rng, self.life)
+        bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
+                              s.cell_dealers)
+        self.c["displacement"] = move_dealers(
+            s.d_active, s.d_jail_until, s.d_cell, s.d_moved, s.cell_pull, s.cell_dealers, s.cell_police, t,
+            m.move_prob, m.move_radius, 4, e.arrest_k, m.police_aversion, s.width, s.height, s.torus,
+            self.streams["movement"])
+        self.ledger["seized"] += self.life.exit_stock
+        self.ledger["recruit_spend"] += self.life.recruit_spend
+        self.ledger["exit_cash"] += self.life.exit_cash
+        self.ledger["entry_capital"] += self.life.entry_capital
+
+    def _learning(self, t: int) -> None:
+        """Organisations update their perceived risks (time-discounted Beta-prior frequencies).
+
+        - trading: arrests of members per member-week on the street;
+        - violence: for each organisation that used violence last week, whether police presence
+          around its members now rose above its usual level by ``response_threshold``; cases of
+          the group with the worst violence record and of the others are kept apart. Each
+          organisation learns from its own case (weight 1) and from others' (``vicarious_weight``,
+          or 1 when the agency has publicly named a target, which makes the link visible).
+        """
+        s, po = self.state, self.scenario.organizations
+        wd = po.learning_discount
+        active = s.o_active == 1
+        s.o_trade_num[:] = wd * s.o_trade_num + s.o_arrests
+        s.o_trade_den[:] = wd * s.o_trade_den + s.o_street + s.o_arrests
+        violent = active & (s.o_violence_prev > 0)
+        base = s.o_exposure_base
+        event = (s.o_exposure > (1.0 + po.response_threshold) * np.maximum(base, 1e-9)) & violent
+        vic = 1.0 if self.announced_target >= 0 else po.vicarious_weight
+        top = np.zeros(s.max_orgs, bool)
+        if self._top_violent >= 0:
+            top[self._top_violent] = True
+        for is_top, num, den in ((True, s.o_vtop_num, s.o_vtop_den), (False, s.o_voth_num, s.o_voth_den)):
+            cases = violent & (top == is_top)
+            own_v = cases.astype(float)
+            own_e = (event & cases).astype(float)
+            num[:] = wd * num + own_e + vic * (own_e.sum() - own_e)
+            den[:] = wd * den + own_v + vic * (own_v.sum() - own_v)
+        s.o_exposure_base[:] = np.where(base > 0, 0.8 * base + 0.2 * s.o_exposure, s.o_exposure)
+        s.o_violence_attr[:] = 0.75 * s.o_violence_attr + 0.25 * s.o_attributed
+        s.o_sales_avg[:] = 0.7 * s.o_sales_avg + 0.3 * s.o_sales
+        s.o_revenue_avg[:] = 0.7 * s.o_revenue_avg + 0.3 * s.o_revenue
+        s.cell_violence[:] = 0.8 * s.cell_violence + s.cell_incidents
+        # turf: organisation with most street dealers in each cell
+        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+        key = s.d_cell[street].astype(np.int64) * s.max_orgs + s.d_org[street]
+        uk, cnt = np.unique(key, return_counts=True)
+        cells, owner = uk // s.max_orgs, uk % s.max_orgs
+        # per cell the owner with most dealers (ties: lowest slot): sort by cell, then -count
+        o2 = np.lexsort((owner, -cnt, cells))
+        first = np.ones(o2.size, bool)
+        first[1:] = cells[o2][1:] != cells[o2][:-1]
+        control = np.full(s.ncell, -1, np.int32)
+        control[cells[o2][first]] = owner[o2][first]
+        changed = control != s.cell_control
+        s.cell_control_since[changed] = t
+        s.cell_control[:] = control
+
+    def _record(self, t: int) -> None:
+        s, c, life = self.state, self.c, self.life
+        orgs.count_members(s, t)
+        active = s.o_active == 1
+        members = s.o_members[active]
+        jailed = (s.d_active == 1) & (s.d_jail_until > t)
+        controlled = s.cell_control >= 0
+        row = {
+            "step": t,
+            "homicides": c["turf_deaths"] + life.succession_deaths + c["officers_killed"],
+            "violent_incidents": c["violence_turf"] + life.succession_incidents + c["violence_against_police"],
+            "violence_turf": c["violence_turf"],
+            "violence_succession": life.succession_incidents,
+            "violence_against_police": c["violence_against_police"],
+            "officers_killed": c["officers_killed"],
+            "corrupted_officer_share": float(np.mean(s.f_corrupt_by >= 0)) if s.f_corrupt_by.size else 0.0,
+            "bribes_paid": c["bribes_paid"],
+            "enforcement_neutralised": c["enforcement_neutralised"],
+            "corrupt_detected": c["corrupt_detected"],
+            "hhi": c["hhi"],
+            "local_hhi": c["local_hhi"],
+            "largest_share": c["largest_share"],
+            "n_organizations": int(np.sum(members >= 2)),
+            "n_independents": int(np.sum(members == 1)),
+            "effective_organizations": 10000.0 / c["hhi"] if c["hhi"] > 0 else np.nan,
+            "turf_tenure": float(np.mean(t - s.cell_control_since[controlled])) if controlled.any() else np.nan,
+            "retail_price": c["retail_price"],
+            "quantity_sold": c["quantity_sold"],
+            "unmet_demand": c["unmet_demand"],
+            "users_served_share": c["users_served_share"],
+            "wholesale_stock": float(s.o_stock[active].sum()),
+            "imported": c["imported"],
+            "arrests": c["arrests"],
+            "lieutenant_arrests": c["lieutenant_arrests"],
+            "leader_arrests": c["leader_arrests"],
+            "seizures": c["interdicted"] + c["street_seizures"] + life.exit_stock,
+            "interdicted": c["interdicted"],
+            "incarcerated": int(jailed.sum()),
+            "dealers": int(np.sum((s.d_active == 1) & ~jailed)),
+            "dealer_pool_use": float(np.mean(s.d_active == 1)),
+            "active_market_cells": c["active_market_cells"],
+            "displacement": c["displacement"],
+            "leader_removals": life.leader_removals,
+            "splits": life.splits,
+            "entrants": life.entrants,
+            "perceived_arrest_risk": self._belief(s.o_trade_num, s.o_trade_den),
+            "perceived_response_top": self._belief(s.o_vtop_num, s.o_vtop_den),
+            "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den),
+            "policy_target": self.announced_target,
+        }
+        self._rows.append(row)
+        self._last = row
+        self._sync_agents()
+        self.datacollector.collect(self)
+
+    def _belief(self, num: np.ndarray, den: np.ndarray) -> float:
+        s, po = self.state, self.scenario.organizations
+        w = np.where(s.o_active == 1, s.o_members, 0).astype(float)
+        if w.sum() <= 0:
+            return float("nan")
+        risk = (num + po.prior_a) / (den + po.prior_a + po.prior_b)
+        return float((risk * w).sum() / w.sum())
+
+    # ---------------------------------------------------------------- outputs
+    def timeseries(self) -> pd.DataFrame:
+        """One row per simulated week, columns as in :data:`marketsim.metrics.TIMESERIES_COLUMNS`."""
+        return pd.DataFrame(self._rows, columns=TIMESERIES_COLUMNS)
+
+    def summary(self) -> dict:
+        """Run-level aggregates: totals of counts, last-quarter means of levels."""
+        return summarize(self.timeseries())
+
+    def stock_balance(self) -> dict:
+        """Drug units: imported (incl. opening stock) vs seized + sold + held now."""
+        s = self.state
+        held = float(s.o_stock[s.o_active == 1].sum() + s.d_inv[s.d_active == 1].sum())
+        return {"imported": self.ledger["imported"], "seized": self.ledger["seized"], "sold": self.ledger["sold"],
+                "held": held}
+
+    def money_balance(self) -> dict:
+        """Dollars: cash now vs opening cash + inflows - outflows."""
+        L = self.ledger
+        expected = (L["cash_initial"] + L["revenue"] + L["entry_capital"] - L["import_paid"] - L["bribes"]
+                    - L["attack_spend"] - L["recruit_spend"] - L["cash_seized"] - L["exit_cash"])
+        return {"cash": self._cash(), "expected": expected}

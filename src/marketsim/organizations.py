@@ -1,0 +1,349 @@
+"""Organisation life cycle: founding, succession and splits (DESIGN 7), entry, exit and
+recruitment (DESIGN 8), prisoners' return.
+
+These act on a handful of organisations and events per week, so they are plain
+numpy/Python over the state arrays; every draw comes from the ``organizations``
+generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kernels.grid import chebyshev, random_cell_near
+from .state import DEALER, LEADER, LIEUTENANT, State
+
+
+@dataclass
+class LifeCycleCounts:
+    """Events of one week (reset by the model)."""
+
+    leader_removals: int = 0
+    splits: int = 0
+    succession_incidents: int = 0
+    succession_deaths: int = 0
+    entrants: int = 0
+    recruits: int = 0
+    dealer_exits: int = 0
+    org_exits: int = 0
+    recruit_spend: float = 0.0
+    entry_capital: float = 0.0  # cash brought in by new independents
+    exit_cash: float = 0.0  # cash that left the market with exiting organisations and dealers
+    exit_stock: float = 0.0  # stash of exiting organisations, recovered by police (counted as seized)
+
+
+def _free_slot(active: np.ndarray) -> int:
+    free = np.flatnonzero(active == 0)
+    return int(free[0]) if free.size else -1
+
+
+def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> int:
+    """Claim an organisation slot; -1 when the pool is full."""
+    o = _free_slot(s.o_active)
+    if o < 0:
+        return -1
+    s.o_active[o] = 1
+    s.o_gen[o] += 1
+    s.o_uid[o] = s.next_uid[1]
+    s.next_uid[1] += 1
+    s.o_cash[o] = cash
+    s.o_stock[o] = 0.0
+    s.o_leader[o] = -1
+    s.o_ruth[o] = ruth
+    s.o_founded[o] = step
+    s.o_parent[o] = parent
+    for arr in (s.o_sales, s.o_sales_avg, s.o_revenue, s.o_revenue_avg, s.o_violence_attr, s.o_trade_num,
+                s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den, s.o_exposure, s.o_exposure_base, s.o_bribes,
+                s.o_focus, s.o_interdict_w, s.o_invest_w):
+        arr[o] = 0.0
+    for arr in (s.o_members, s.o_street, s.o_arrests, s.o_violence, s.o_violence_prev, s.o_attributed):
+        arr[o] = 0
+    return o
+
+
+def new_dealer(s: State, cell: int, org: int, rank: int, price: float, cash: float) -> int:
+    """Claim a dealer slot; -1 when the pool is full."""
+    d = _free_slot(s.d_active)
+    if d < 0:
+        return -1
+    s.d_active[d] = 1
+    s.d_uid[d] = s.next_uid[0]
+    s.next_uid[0] += 1
+    s.d_cell[d] = cell
+    s.d_org[d] = org
+    s.d_org_gen[d] = s.o_gen[org]
+    s.d_rank[d] = rank
+    s.d_inv[d] = 0.0
+    s.d_price[d] = price
+    s.d_cash[d] = cash
+    s.d_jail_until[d] = 0
+    s.d_sales[d] = 0.0
+    s.d_sales_avg[d] = 0.0
+    s.d_stockout[d] = 0
+    s.d_moved[d] = 0
+    if rank == LEADER:
+        s.o_leader[org] = d
+    return d
+
+
+def draw_ruthlessness(rng: np.random.Generator, mean: float, cv: float, size=None):
+    """Gamma-distributed ruthlessness with the given mean and coefficient of variation."""
+    if cv <= 0:
+        return np.full(size, mean) if size is not None else mean
+    shape = 1.0 / cv**2
+    return rng.gamma(shape, mean / shape, size=size)
+
+
+def count_members(s: State, step: int) -> None:
+    """Refresh ``o_members`` (street + prison) and ``o_street``."""
+    act = s.d_active == 1
+    s.o_members[:] = np.bincount(s.d_org[act], minlength=s.max_orgs)
+    street = act & (s.d_jail_until <= step)
+    s.o_street[:] = np.bincount(s.d_org[street], minlength=s.max_orgs)
+
+
+def release_prisoners(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Dealers whose sentence ends this week return to their organisation if it still exists
+    (a returning leader whose post was filled becomes a lieutenant); otherwise they set up alone."""
+    back = np.flatnonzero((s.d_active == 1) & (s.d_jail_until == step))
+    for d in back:
+        o = s.d_org[d]
+        if s.o_active[o] == 1 and s.o_gen[o] == s.d_org_gen[d]:
+            if s.d_rank[d] == LEADER and s.o_leader[o] != d:
+                s.d_rank[d] = LIEUTENANT
+            continue
+        ruth = float(draw_ruthlessness(rng, p.organizations.ruthlessness_mean, p.organizations.ruthlessness_cv))
+        no = new_org(s, step, p.market.entrant_cash, ruth)
+        if no < 0:
+            counts.exit_cash += s.d_cash[d]
+            s.d_cash[d] = 0.0
+            s.d_active[d] = 0
+            counts.dealer_exits += 1
+            continue
+        counts.entry_capital += p.market.entrant_cash
+        s.d_org[d] = no
+        s.d_org_gen[d] = s.o_gen[no]
+        s.d_rank[d] = LEADER
+        s.o_leader[no] = d
+        counts.entrants += 1
+
+
+def _street_members(s: State, o: int, step: int) -> np.ndarray:
+    return np.flatnonzero((s.d_active == 1) & (s.d_org == o) & (s.d_jail_until <= step))
+
+
+def _leader_gone(s: State, o: int, step: int) -> bool:
+    L = s.o_leader[o]
+    return L < 0 or s.d_active[L] == 0 or s.d_org[L] != o or s.d_jail_until[L] > step
+
+
+def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs: list[int], n_incidents: int,
+                lethality: float, attribution_rate: float, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """``n_incidents`` succession fights: a member of one faction (or of the one organisation)
+    attacks a member of another; the victim dies with probability ``lethality``."""
+    for _ in range(n_incidents):
+        if len(orgs) > 1:
+            a, b = rng.choice(len(orgs), size=2, replace=False)
+        else:
+            a = b = 0
+        victims = members_by_faction[b][s.d_active[members_by_faction[b]] == 1]
+        if victims.size == 0:
+            continue
+        v = int(victims[rng.integers(victims.size)])
+        counts.succession_incidents += 1
+        s.o_violence[orgs[a]] += 1
+        s.cell_incidents[s.d_cell[v]] += 1
+        if rng.random() < attribution_rate:
+            s.o_attributed[orgs[a]] += 1
+        if rng.random() < lethality:
+            counts.succession_deaths += 1
+            s.o_stock[s.d_org[v]] += s.d_inv[v]
+            s.o_cash[s.d_org[v]] += s.d_cash[v]
+            s.d_inv[v] = 0.0
+            s.d_cash[v] = 0.0
+            s.d_active[v] = 0
+            if s.o_leader[s.d_org[v]] == v:
+                s.o_leader[s.d_org[v]] = -1
+
+
+def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Organisations whose leader was arrested or killed pick a successor among their lieutenants.
+
+    With two or more lieutenants on the street, an organisation of at least ``split_min_members``
+    splits with probability ``split_prob`` into up to three factions, each led by a lieutenant,
+    members following the nearest one, cash and stock shared by headcount (Calderón et al. 2015;
+    Phillips 2015). Contested successions (splits, or two or more claimants) bring Poisson
+    ``succession_violence`` fights per faction.
+    """
+    po = p.organizations
+    for o in np.flatnonzero(s.o_active == 1):
+        o = int(o)
+        if not _leader_gone(s, o, step):
+            continue
+        members = _street_members(s, o, step)
+        if s.o_leader[o] >= 0:
+            counts.leader_removals += 1
+            s.o_leader[o] = -1
+        if members.size == 0:
+            continue  # waits for members to come back from prison (or exits)
+        lieuts = members[s.d_rank[members] == LIEUTENANT]
+        lieuts = lieuts[rng.permutation(lieuts.size)]
+        n_members = int(s.o_members[o])
+        if lieuts.size >= 2 and n_members >= po.split_min_members and rng.random() < po.split_prob:
+            k = min(int(lieuts.size), 3)
+            heads = lieuts[:k]
+            factions = [o]
+            for _ in range(k - 1):
+                ruth = float(s.o_ruth[o] * rng.lognormal(0.0, 0.3))
+                nf = new_org(s, step, 0.0, ruth, parent=o)
+                if nf < 0:
+                    break
+                # a faction inherits what its founders had learned
+                for arr in (s.o_trade_num, s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
+                            s.o_exposure_base):
+                    arr[nf] = arr[o]
+                factions.append(nf)
+            heads = heads[: len(factions)]
+            dist = np.array([[chebyshev(int(s.d_cell[m]), int(s.d_cell[h]), s.width, s.height, s.torus)
+                              for h in heads] for m in members])
+            pick = np.argmin(dist, axis=1)
+            pick[np.searchsorted(members, heads)] = np.arange(len(heads))  # each head leads its own faction
+            cash, stock = s.o_cash[o], s.o_stock[o]
+            groups = []
+            for j, f in enumerate(factions):
+                g = members[pick == j]
+                groups.append(g)
+                s.d_org[g] = f
+                s.d_org_gen[g] = s.o_gen[f]
+                share = g.size / members.size
+                s.o_cash[f] = cash * share
+                s.o_stock[f] = stock * share
+                s.d_rank[heads[j]] = LEADER
+                s.o_leader[f] = heads[j]
+                s.o_sales_avg[f] = s.o_sales_avg[o] * share if f != o else s.o_sales_avg[o] * share
+                s.o_revenue_avg[f] = s.o_revenue_avg[o] * share
+            counts.splits += 1
+            n_fights = int(rng.poisson(po.succession_violence * len(factions)))
+            _infighting(s, step, groups, factions, n_fights, po.lethality, p.enforcement.attribution_rate, rng,
+                        counts)
+        elif lieuts.size >= 1:
+            heir = int(lieuts[0])
+            s.d_rank[heir] = LEADER
+            s.o_leader[o] = heir
+            if lieuts.size >= 2:
+                n_fights = int(rng.poisson(po.succession_violence))
+                _infighting(s, step, [members], [o], n_fights, po.lethality, p.enforcement.attribution_rate, rng,
+                            counts)
+        else:
+            heir = int(members[rng.integers(members.size)])
+            s.d_rank[heir] = LEADER
+            s.o_leader[o] = heir
+
+
+def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
+    """Broke dealers, and members who barely sell (smoothed sales under ``min_sales``), quit
+    (their stock and cash go back to the organisation's books); organisations with no members
+    left dissolve (their stash is recovered by police; their cash leaves the market)."""
+    street = (s.d_active == 1) & (s.d_jail_until <= step) & (s.d_rank != LEADER)
+    idle = street & (s.d_sales_avg < p.market.min_sales)
+    for d in np.flatnonzero(idle):
+        o = s.d_org[d]
+        s.o_stock[o] += s.d_inv[d]
+        s.o_cash[o] += s.d_cash[d]
+        s.d_inv[d] = 0.0
+        s.d_cash[d] = 0.0
+        s.d_active[d] = 0
+        counts.dealer_exits += 1
+    broke = np.flatnonzero(street & (s.d_active == 1) & (s.d_cash < p.market.exit_cash))
+    for d in broke:
+        s.o_stock[s.d_org[d]] += s.d_inv[d]
+        s.d_inv[d] = 0.0
+        counts.exit_cash += s.d_cash[d]
+        s.d_cash[d] = 0.0
+        s.d_active[d] = 0
+        counts.dealer_exits += 1
+    count_members(s, step)
+    gone = np.flatnonzero((s.o_active == 1) & (s.o_members == 0))
+    for o in gone:
+        counts.exit_stock += s.o_stock[o]
+        counts.exit_cash += s.o_cash[o]
+        s.o_stock[o] = 0.0
+        s.o_cash[o] = 0.0
+        s.o_active[o] = 0
+        s.o_leader[o] = -1
+        counts.org_exits += 1
+
+
+def enter(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """New independent sellers appear where demand went unmet: Poisson(``entry_rate`` per 100
+    units of unmet weekly demand), each at a home cell drawn in proportion to its unmet demand."""
+    total = s.cell_unmet.sum()
+    if total <= 0:
+        return
+    n = int(rng.poisson(p.market.entry_rate * total / 100.0))
+    if n == 0:
+        return
+    cdf = np.cumsum(s.cell_unmet)
+    cells = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
+    cells = np.minimum(cells, s.ncell - 1)
+    price = p.supply.initial_retail_price
+    for c in cells:
+        ruth = float(draw_ruthlessness(rng, p.organizations.ruthlessness_mean, p.organizations.ruthlessness_cv))
+        o = new_org(s, step, p.market.entrant_cash, ruth)
+        if o < 0:
+            return
+        d = new_dealer(s, int(c), o, LEADER, price, p.market.initial_dealer_cash)
+        if d >= 0:
+            s.d_sales_avg[d] = 10.0
+        if d < 0:
+            s.o_active[o] = 0
+            s.o_cash[o] = 0.0  # never funded: the entrant's cash never entered the market
+            return
+        counts.entrants += 1
+        counts.entry_capital += p.market.entrant_cash + p.market.initial_dealer_cash
+    count_members(s, step)
+
+
+def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Organisations whose dealers ran out of stock while the warehouse could have supplied
+    more hire: Poisson(``recruit_rate`` x members x share of its street dealers that stocked
+    out), as cash and stock allow (each recruit needs a starting inventory of ``stock_weeks`` x
+    the organisation's mean dealer sales); a recruit starts near a random member. Lieutenants
+    are promoted to keep ``lieutenant_ratio``."""
+    po = p.organizations
+    street = (s.d_active == 1) & (s.d_jail_until <= step)
+    so = np.bincount(s.d_org[street], weights=s.d_stockout[street].astype(float), minlength=s.max_orgs)
+    for o in np.flatnonzero((s.o_active == 1) & (s.o_street > 0)):
+        o = int(o)
+        share = so[o] / s.o_street[o]
+        lam = po.recruit_rate * max(int(s.o_members[o]), 1) * share
+        n = int(rng.poisson(lam)) if lam > 0 else 0
+        if po.recruit_cost > 0:
+            n = min(n, int(max(0.0, s.o_cash[o]) // po.recruit_cost))
+        if n > 0:
+            members = _street_members(s, o, step)
+            per_dealer = float(np.mean(s.d_sales_avg[members]))
+            n = min(n, int(s.o_stock[o] // max(p.supply.stock_weeks * per_dealer, 1.0)))
+        if n > 0:
+            price = float(np.mean(s.d_price[members]))
+            for _ in range(n):
+                near = int(s.d_cell[members[rng.integers(members.size)]])
+                c = int(random_cell_near(near, 2, s.width, s.height, s.torus, rng))
+                d = new_dealer(s, c, o, DEALER, price, p.market.initial_dealer_cash)
+                if d < 0:
+                    break
+                s.d_sales_avg[d] = per_dealer
+                s.o_cash[o] -= po.recruit_cost + p.market.initial_dealer_cash  # the start-up cash is handed to the recruit
+                counts.recruit_spend += po.recruit_cost
+                counts.recruits += 1
+        # keep the middle management
+        members = _street_members(s, o, step)
+        want = int(round(po.lieutenant_ratio * s.o_members[o]))
+        have = int(np.sum(s.d_rank[members] == LIEUTENANT))
+        pool = members[s.d_rank[members] == DEALER]
+        if want > have and pool.size:
+            pick = rng.choice(pool, size=min(want - have, pool.size), replace=False)
+            s.d_rank[pick] = LIEUTENANT
+    count_members(s, step)

@@ -1,0 +1,235 @@
+"""Enforcement strategies: what the agency observes -> where its budget goes.
+
+A policy never touches the model. Each week it receives an :class:`Observation`
+(what police records and intelligence show) and returns an :class:`Allocation`
+of *weights*: where officers patrol, which organisations are focused on, how
+interdiction and investigation effort is split, and what it announces. The
+model normalises the weights, so every policy spends exactly the same budget
+(``enforcement.officers``, ``interdiction_capacity``, ``investigators``).
+Violence, corruption and concentration then come out of how organisations,
+dealers and officers respond.
+
+Add a policy in a few lines::
+
+    from marketsim.policies import Allocation, Policy, register
+
+    @register("violence_hotspots")
+    class ViolenceHotspots(Policy):
+        "Patrol where violence was reported last weeks."
+        def allocate(self, obs):
+            return Allocation(cell_weight=obs.cell_violence + 1e-3)
+
+and use it with ``--set enforcement.policy=violence_hotspots`` once the module
+defining it is imported (``marketsim run --plugin mymodule ...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Observation", "Allocation", "Policy", "register", "registry", "make_policy"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the enforcement agency can see at the start of a week (copies; read-only).
+
+    Cell arrays have length ``width * height``; organisation arrays have one entry per
+    organisation slot (``org_active`` says which are in use).
+    """
+
+    step: int
+    width: int
+    height: int
+    cell_sales: np.ndarray  #: visible retail sales last week (units) per cell
+    cell_violence: np.ndarray  #: reported violent incidents per cell, smoothed
+    cell_district: np.ndarray  #: district id per cell
+    org_active: np.ndarray  #: bool per organisation slot
+    org_sales: np.ndarray  #: intelligence estimate of each organisation's weekly sales (units)
+    org_violence: np.ndarray  #: violence attributed to each organisation in police records, smoothed (incidents/week)
+    org_arrests: np.ndarray  #: members arrested last week
+    org_cells: tuple  #: for each organisation slot, the cells where its street dealers were seen
+    params: object  #: the scenario's ``enforcement`` section
+
+
+@dataclass
+class Allocation:
+    """Where the budget goes this week. All weights are relative; ``None`` means spread evenly.
+
+    - ``cell_weight``: per cell, where officers are posted (drawn in proportion);
+    - ``org_focus``: per organisation 0..1, how much officers pursue its members
+      (group accountability, multiplies their arrest intensity by up to ``focus_multiplier``);
+    - ``interdiction_weight``: per organisation, the share of shipment inspections
+      (``None``: inspections fall at random, in proportion to shipment size);
+    - ``investigation_weight``: per organisation, the share of investigators
+      (``None``: in proportion to the arrests each organisation suffered);
+    - ``announced_target``: organisation slot the agency publicly names, or -1.
+    """
+
+    cell_weight: np.ndarray | None = None
+    org_focus: np.ndarray | None = None
+    interdiction_weight: np.ndarray | None = None
+    investigation_weight: np.ndarray | None = None
+    announced_target: int = -1
+
+
+class Policy:
+    """Base class: override :meth:`allocate`. One instance per model run, so it may keep state."""
+
+    name: str = "?"
+    summary: str = ""
+
+    def __init__(self, params):
+        self.params = params
+
+    def allocate(self, obs: Observation) -> Allocation:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+registry: dict[str, type[Policy]] = {}
+
+
+def register(name: str):
+    """Class decorator adding a policy to the registry under ``name``."""
+
+    def deco(cls: type[Policy]) -> type[Policy]:
+        cls.name = name
+        cls.summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        registry[name] = cls
+        return cls
+
+    return deco
+
+
+def make_policy(name: str, params) -> Policy:
+    return registry[name](params)
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _with_baseline(weights: np.ndarray, baseline_share: float) -> np.ndarray:
+    """Mix a concentrated weight map with a uniform baseline patrol of ``baseline_share``."""
+    total = weights.sum()
+    if total <= 0:
+        return np.ones_like(weights, dtype=float)
+    return (1.0 - baseline_share) * weights / total + baseline_share / weights.size
+
+
+def _top_cells(values: np.ndarray, k: int) -> np.ndarray:
+    """Weight 1 on the ``k`` largest cells (ties broken by index), 0 elsewhere."""
+    w = np.zeros_like(values, dtype=float)
+    if k <= 0 or not np.any(values > 0):
+        return w
+    idx = np.argsort(-values, kind="stable")[:k]
+    idx = idx[values[idx] > 0]
+    w[idx] = 1.0
+    return w
+
+
+# --- the regimes -------------------------------------------------------------------------
+
+
+@register("none")
+class NoStrategy(Policy):
+    """Baseline: the same officers on minimal random patrol; inspections and investigations at random."""
+
+    def allocate(self, obs: Observation) -> Allocation:
+        return Allocation()
+
+
+@register("aggressive_interdiction")
+class AggressiveInterdiction(Policy):
+    """Seize and arrest as much as possible: hot spots, the biggest organisations, kingpins; blind to violence."""
+
+    def allocate(self, obs: Observation) -> Allocation:
+        p = self.params
+        active = obs.org_active
+        sales = np.where(active, obs.org_sales, 0.0)
+        hot = _top_cells(obs.cell_sales, max(1, int(p.officers)))
+        cell_weight = _with_baseline(hot * obs.cell_sales, p.baseline_share)
+        focus = np.zeros_like(sales)
+        if sales.sum() > 0:
+            focus[int(np.argmax(sales))] = 1.0  # pressure whoever is biggest
+        return Allocation(
+            cell_weight=cell_weight,
+            org_focus=focus,
+            interdiction_weight=sales.copy(),
+            investigation_weight=sales**2,  # kingpin strategy: leaders of the largest organisations
+        )
+
+
+@register("targeted_deterrence")
+class TargetedDeterrence(Policy):
+    """Announced focus on the most violent organisation; moves on once its violence falls (dynamic concentration)."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.target = -1
+
+    def allocate(self, obs: Observation) -> Allocation:
+        p = self.params
+        viol = np.where(obs.org_active, obs.org_violence, 0.0)
+        t = self.target
+        if t >= 0 and (not obs.org_active[t] or viol[t] < p.target_threshold):
+            t = -1  # released: its violence fell (or it is gone)
+        if t < 0 and viol.max(initial=0.0) >= p.target_threshold:
+            t = int(np.argmax(viol))
+        self.target = t
+        if t < 0:
+            return Allocation()  # quiet trading gets baseline attention only
+        w = np.zeros(obs.width * obs.height)
+        cells = obs.org_cells[t]
+        if len(cells):
+            np.add.at(w, cells, 1.0)
+        focus = np.zeros_like(viol)
+        focus[t] = 1.0
+        return Allocation(
+            cell_weight=_with_baseline(w, p.baseline_share),
+            org_focus=focus,
+            interdiction_weight=focus + 0.05 * obs.org_active,
+            investigation_weight=focus.copy(),
+            announced_target=t,
+        )
+
+
+@register("hotspot")
+class Hotspot(Policy):
+    """Hot-spot policing: officers to the cells with most visible sales; no organisational focus."""
+
+    def allocate(self, obs: Observation) -> Allocation:
+        hot = _top_cells(obs.cell_sales, max(1, int(self.params.officers)))
+        return Allocation(cell_weight=_with_baseline(hot * obs.cell_sales, self.params.baseline_share))
+
+
+@register("kingpin")
+class Kingpin(Policy):
+    """Kingpin strategy only: random patrol, all investigators on the leadership of the largest organisation."""
+
+    def allocate(self, obs: Observation) -> Allocation:
+        sales = np.where(obs.org_active, obs.org_sales, 0.0)
+        w = np.zeros_like(sales)
+        if sales.sum() > 0:
+            w[int(np.argmax(sales))] = 1.0
+        return Allocation(investigation_weight=w)
+
+
+@register("crackdown")
+class Crackdown(Policy):
+    """Timed surge: from crackdown_start for crackdown_weeks, officers saturate the district with most sales."""
+
+    def allocate(self, obs: Observation) -> Allocation:
+        p = self.params
+        if not (p.crackdown_start <= obs.step < p.crackdown_start + p.crackdown_weeks):
+            return Allocation()
+        by_district = np.bincount(obs.cell_district, weights=obs.cell_sales)
+        target = int(np.argmax(by_district))
+        w = (obs.cell_district == target).astype(float)
+        return Allocation(cell_weight=_with_baseline(w, p.baseline_share))
+
+
+def describe() -> list[tuple[str, str]]:
+    """(name, one-line summary) of every registered policy."""
+    return [(name, cls.summary) for name, cls in sorted(registry.items())]
