@@ -41,6 +41,7 @@ from .scenario import Scenario
 from .state import LEADER, LIEUTENANT, State, allocate
 
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
+RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
 PROCESSES = ("import", "allocation", "corruption", "market", "policing", "violence", "succession", "entry_exit",
              "learning", "record")
 
@@ -326,6 +327,7 @@ class DrugMarketModel(mesa.Model):
         obs = self.observe(t)
         alloc: Allocation = self.policy.allocate(obs)
         rec = np.where(obs.org_active, obs.org_violence, -1.0)
+        self._record_at_allocation = rec
         self._top_violent = int(np.argmax(rec)) if rec.max(initial=-1.0) > 0 else -1
         active = s.o_active == 1
         # officers' posts, drawn in proportion to the cell weights
@@ -474,8 +476,10 @@ class DrugMarketModel(mesa.Model):
         """Organisations update their perceived risks (time-discounted Beta-prior frequencies).
 
         - trading: arrests of members per member-week on the street;
-        - violence: for each organisation that used violence last week, whether police presence
-          around its members now rose above its usual level by ``response_threshold``; cases of
+        - violence: for each organisation with a recent violence record (smoothed attributed
+          incidents >= ``RECENT_VIOLENCE``, about one incident in the last six weeks) whether it is now pursued:
+          police presence around its members rose above its usual level by ``response_threshold``,
+          or officers single out its members (focus, which its members feel as targeted arrests); cases of
           the group with the worst violence record and of the others are kept apart. Each
           organisation learns from its own case (weight 1) and from others' (``vicarious_weight``,
           or 1 when the agency has publicly named a target, which makes the link visible).
@@ -485,9 +489,10 @@ class DrugMarketModel(mesa.Model):
         active = s.o_active == 1
         s.o_trade_num[:] = wd * s.o_trade_num + s.o_arrests
         s.o_trade_den[:] = wd * s.o_trade_den + s.o_street + s.o_arrests
-        violent = active & (s.o_violence_prev > 0)
+        violent = active & (self._record_at_allocation >= RECENT_VIOLENCE)
         base = s.o_exposure_base
-        event = (s.o_exposure > (1.0 + po.response_threshold) * np.maximum(base, 1e-9)) & violent
+        surge = s.o_exposure > (1.0 + po.response_threshold) * np.maximum(base, 1e-9)
+        event = (surge | (s.o_focus > 0.5)) & violent
         vic = 1.0 if self.announced_target >= 0 else po.vicarious_weight
         top = np.zeros(s.max_orgs, bool)
         if self._top_violent >= 0:

@@ -168,7 +168,7 @@ class Enforcement(_Section):
         200.0, ge=0, description="Penalty for a detected corrupt officer, in weeks of wage (job loss, prison)."
     )
     target_threshold: float = Field(
-        0.5,
+        0.1,
         ge=0,
         description="Targeted deterrence: the focused organisation is released when its recent attributable violence "
         "falls below this (incidents/week, smoothed) (Kleiman & Kilmer 2009, dynamic concentration).",
@@ -228,11 +228,11 @@ class Organizations(_Section):
         description="Perceived weekly arrest risk per member above which a refused organisation considers violence against the officer "
         "(Lessing 2017, violent corruption).",
     )
-    plomo_prob: float = Field(0.03, ge=0, le=1, description="Probability of attacking a refusing officer, per unit ruthlessness.")
+    plomo_prob: float = Field(0.01, ge=0, le=1, description="Probability of attacking a refusing officer, per unit ruthlessness.")
     refusal_memory: int = Field(
         26, ge=0, description="Weeks an organisation waits before approaching an officer who refused its bribe again."
     )
-    police_lethality: float = Field(0.3, ge=0, le=1, description="Probability that an attack on an officer kills them.")
+    police_lethality: float = Field(0.2, ge=0, le=1, description="Probability that an attack on an officer kills them.")
     split_min_members: int = Field(
         15, ge=2, description="Smallest organisation that can split into factions after losing its leader."
     )
