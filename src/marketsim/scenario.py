@@ -158,14 +158,14 @@ class Enforcement(_Section):
     )
     officer_wage: float = Field(1000.0, gt=0, description="Officer's weekly wage (dollars).")
     integrity_mean: float = Field(
-        6.0, gt=0, description="Mean integrity: the multiple of the weekly wage a bribe must exceed (lognormal across officers)."
+        2.0, gt=0, description="Mean integrity: the multiple of the weekly wage a bribe must exceed (lognormal across officers)."
     )
-    integrity_sigma: float = Field(0.8, ge=0, description="Log-scale spread of integrity across officers.")
+    integrity_sigma: float = Field(1.0, ge=0, description="Log-scale spread of integrity across officers.")
     detection_prob: float = Field(
         0.02, ge=0, le=1, description="Weekly probability that internal affairs detects a corrupted officer."
     )
     penalty_weeks: float = Field(
-        200.0, ge=0, description="Penalty for a detected corrupt officer, in weeks of wage (job loss, prison)."
+        100.0, ge=0, description="Penalty for a detected corrupt officer, in weeks of wage (job loss, prison)."
     )
     target_threshold: float = Field(
         0.1,
