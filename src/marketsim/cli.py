@@ -118,7 +118,10 @@ def cmd_policies(args) -> int:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
+        return int(exc.code or 0)
     try:
         _load_plugins(getattr(args, "plugin", []))
         handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,

@@ -1,0 +1,204 @@
+"""Every numba kernel against its own pure-Python version (``kernel.py_func``).
+
+Both run on copies of the same mid-run state with generators in the same state;
+every output array and return value must be identical, and the generators must
+end in the same state (the same number of draws)."""
+
+import copy
+
+import numpy as np
+import pytest
+from conftest import small
+
+from marketsim import DrugMarketModel
+from marketsim.kernels import corruption as kc
+from marketsim.kernels import grid as kg
+from marketsim.kernels import policing as kp
+from marketsim.kernels import violence as kv
+from marketsim.kernels.market import retail_market, update_prices
+from marketsim.kernels.movement import move_dealers
+
+
+@pytest.fixture(scope="module")
+def world():
+    """A model stopped mid-run, bucketed and with officers posted, as at the start of process 3."""
+    m = DrugMarketModel(small("targeted_deterrence"), seed=21)
+    m.run(12)
+    t = m.steps + 1
+    m._begin_week(t)
+    m._import_and_interdiction(t)
+    m._allocate_enforcement(t)
+    return m, t
+
+
+def _both(kernel, make_args, seed=123):
+    """Run the compiled kernel and its py_func on identical inputs; return both (result, args, rng)."""
+    out = []
+    for fn in (kernel, kernel.py_func):
+        rng = np.random.default_rng(seed)
+        args = make_args(rng)
+        res = fn(*args)
+        out.append((res, args, rng))
+    return out
+
+
+def _assert_same(pair):
+    (r1, a1, g1), (r2, a2, g2) = pair
+    if isinstance(r1, np.ndarray):
+        np.testing.assert_array_equal(r1, r2)
+    else:
+        assert r1 == r2
+    for x, y in zip(a1, a2):
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+    if g1 is not None:
+        assert g1.bit_generator.state == g2.bit_generator.state
+
+
+def test_grid_helpers(world):
+    m, t = world
+    s = copy.deepcopy(m.state)
+    for torus in (False, True):
+        pair = _both(kg.random_cell_near, lambda rng: (123, 3, s.width, s.height, torus, rng))
+        _assert_same(pair)
+    _assert_same(_both(kg.shuffled, lambda rng: (57, rng)))
+    assert sorted(kg.shuffled(57, np.random.default_rng(0))) == list(range(57))
+    assert kg.chebyshev(0, s.width - 1, s.width, s.height, True) == 1
+    assert kg.chebyshev(0, s.width - 1, s.width, s.height, False) == s.width - 1
+
+
+def test_bucket_and_coverage(world):
+    m, t = world
+
+    def args_bucket(rng):
+        s = copy.deepcopy(m.state)
+        return (s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list, s.cell_dealers)
+
+    pair = _both(kg.bucket_street_dealers, args_bucket)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    n, args, _ = pair[0]
+    d_active, jail, d_cell, _, ncell, start, lst, counts = args
+    street = np.flatnonzero((d_active == 1) & (jail <= t))
+    assert n == street.size and counts.sum() == n
+    assert sorted(lst[:n]) == sorted(street)
+    assert all(d_cell[lst[k]] == c for c in range(ncell) for k in range(start[c], start[c + 1]))
+
+    def args_cov(rng):
+        s = copy.deepcopy(m.state)
+        return (s.f_cell, s.f_out, 1, s.width, s.height, s.torus, s.cell_police)
+
+    pair = _both(kg.officer_coverage, args_cov)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    on_duty = int((m.state.f_out == 0).sum())
+    assert 0 < pair[0][1][-1].sum() <= 9 * on_duty
+
+
+def test_retail_market(world):
+    m, t = world
+    u = m.scenario.users
+
+    def make(rng):
+        s = copy.deepcopy(m.state)
+        return (s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price, s.d_cash,
+                s.d_sales, s.d_stockout, s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
+                s.width, s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount,
+                u.reference_price, 3, rng)
+
+    pair = _both(retail_market, make)
+    _assert_same(pair)
+    sold, unmet, served = pair[0][0]
+    assert sold > 0 and served > 0
+    assert sold == pytest.approx(pair[0][1][9].sum())  # d_sales
+
+
+def test_update_prices(world):
+    m, t = world
+    sp, e = m.scenario.supply, m.scenario.enforcement
+
+    def make(rng):
+        s = copy.deepcopy(m.state)
+        s.d_stockout[::3] = 1
+        return (s.d_active, s.d_jail_until, t, s.d_cell, s.d_org, s.d_price, s.d_sales, s.d_sales_avg, s.d_inv,
+                s.d_stockout, np.full(s.max_orgs, sp.transfer_price), s.cell_police, s.cell_dealers,
+                sp.risk_premium, e.arrest_k, sp.price_adjustment, 0.3)
+
+    pair = _both(update_prices, make)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    before, after = m.state.d_price, pair[0][1][5]
+    assert not np.array_equal(before, after)
+
+
+def test_policing(world):
+    m, t = world
+    e = m.scenario.enforcement
+
+    def make(rng):
+        s = copy.deepcopy(m.state)
+        s.o_invest_w[:] = s.o_active / s.o_active.sum()
+        s.f_corrupt_by[::4] = s.d_org[s.cell_list[0]]  # some officers on a payroll
+        return (s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, 2, s.width, s.height, s.torus,
+                s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
+                s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
+                s.cell_start, s.cell_list, s.cell_dealers,
+                t, 1.5, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
+                e.investigation_k, e.investigators, np.zeros(kp.N_COUNTS), rng)
+
+    pair = _both(kp.policing, make)
+    _assert_same(pair)
+    assert pair[0][1][-2][kp.ARRESTS] > 0  # strong enforcement made arrests
+
+
+def test_corruption(world):
+    m, t = world
+    e, po = m.scenario.enforcement, m.scenario.organizations
+
+    def make(rng):
+        s = copy.deepcopy(m.state)
+        s.o_trade_num[:] = 5.0  # pressed organisations: bribes, refusals, plomo
+        s.f_corrupt_by[:3] = s.d_org[s.cell_list[0]]
+        s.f_corrupt_gen[:3] = s.o_gen[s.d_org[s.cell_list[0]]]
+        s.f_bribe[:3] = 100.0
+        return (s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
+                s.f_refused_until, t, po.refusal_memory, 3, s.width, s.height, s.torus,
+                s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg,
+                s.o_members, s.o_ruth, s.o_violence, s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents,
+                e.officer_wage, 0.2, e.penalty_weeks, e.sentence_weeks, po.bribe_share, po.bribe_cash_share,
+                po.prior_a, po.prior_b, po.plomo_threshold, 0.5, po.police_lethality, e.attribution_rate,
+                np.zeros(kc.N_COUNTS), rng)
+
+    pair = _both(kc.corruption, make)
+    _assert_same(pair)
+    counts = pair[0][1][-2]
+    assert counts[kc.BRIBES_PAID] > 0 or counts[kc.REFUSED] > 0
+
+
+def test_violence(world):
+    m, t = world
+    e, po = m.scenario.enforcement, m.scenario.organizations
+
+    def make(rng):
+        s = copy.deepcopy(m.state)
+        return (s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
+                s.o_cash, s.o_ruth * 5.0, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
+                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
+                s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
+                2, 20.0, 0.0, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
+                po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(kv.N_COUNTS), rng)
+
+    pair = _both(kv.violence, make)
+    _assert_same(pair)
+    assert pair[0][1][-2][kv.INCIDENTS] > 0  # cheap, lucrative attacks happened
+
+
+def test_movement(world):
+    m, t = world
+    mk, e = m.scenario.market, m.scenario.enforcement
+
+    def make(rng):
+        s = copy.deepcopy(m.state)
+        return (s.d_active, s.d_jail_until, s.d_cell, s.d_moved, s.cell_pull, s.cell_dealers, s.cell_police, t,
+                0.8, mk.move_radius, 4, e.arrest_k, mk.police_aversion, s.width, s.height, s.torus, rng)
+
+    pair = _both(move_dealers, make)
+    _assert_same(pair)
+    assert pair[0][0] > 0

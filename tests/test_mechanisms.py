@@ -1,0 +1,240 @@
+"""Mechanisms, each in a small controlled world: the behaviour must come from the agents' rules."""
+
+import copy
+
+import numpy as np
+import pytest
+from conftest import small
+
+from marketsim import DrugMarketModel
+from marketsim import organizations as orgs
+from marketsim.kernels import corruption as kc
+from marketsim.kernels import decisions as rules
+from marketsim.kernels import violence as kv
+from marketsim.kernels.grid import bucket_street_dealers
+from marketsim.kernels.market import retail_market
+from marketsim.kernels.movement import move_dealers
+from marketsim.state import LEADER, LIEUTENANT, allocate
+
+
+def _two_gang_world(n_pairs=40, width=60, height=60):
+    """Pairs of rival dealers (organisations 0 and 1) on adjacent cells, far apart from other pairs."""
+    s = allocate(width, height, False, 1, 2 * n_pairs, 2, 1)
+    s.o_active[:2] = 1
+    s.o_ruth[:2] = 1.0
+    s.o_revenue_avg[:2] = 5000.0
+    s.o_members[:2] = n_pairs
+    for i in range(n_pairs):
+        c = (6 * (i // 10)) * width + 6 * (i % 10)
+        for j, o in enumerate((0, 1)):
+            d = 2 * i + j
+            s.d_active[d] = 1
+            s.d_cell[d] = c + j
+            s.d_org[d] = o
+            s.d_price[d] = 100.0
+            s.d_sales_avg[d] = 30.0
+            s.d_inv[d] = 10.0
+    bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, 0, s.ncell, s.cell_start, s.cell_list, s.cell_dealers)
+    return s
+
+
+def _attacks_by_org0(s, seed, horizon=8.0, attack_cost=1000.0, noise=1000.0):
+    s = copy.deepcopy(s)
+    counts = np.zeros(kv.N_COUNTS)
+    kv.violence(s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
+                s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
+                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
+                s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, 1,
+                1, horizon, attack_cost, 4.0, 26.0, noise, 0.3, 3, 0.7, 1.0, 9.0, counts,
+                np.random.default_rng(seed))
+    return int(s.o_violence[0])
+
+
+def test_expected_enforcement_response_deters_attacks():
+    """Same world and draws; organisation 0 either expects violence to be answered or not."""
+    base = _two_gang_world()
+    expects = copy.deepcopy(base)
+    # organisation 0 has seen violence answered 9 times out of 10, whatever its rank
+    expects.o_vtop_num[0], expects.o_vtop_den[0] = 9.0, 10.0
+    expects.o_voth_num[0], expects.o_voth_den[0] = 9.0, 10.0
+    # organisation 0 has seen violence go unanswered
+    base.o_vtop_den[0] = base.o_voth_den[0] = 50.0
+    calm = sum(_attacks_by_org0(expects, seed) for seed in range(20))
+    bold = sum(_attacks_by_org0(base, seed) for seed in range(20))
+    assert bold > 50
+    assert calm < 0.5 * bold
+
+
+def test_response_risk_weighs_chance_of_leading():
+    # an organisation far behind the most violent one fears the 'top' response less
+    # learned: the most violent group was answered 9 times in 10, others never (prior Beta(1, 9))
+    near = rules.violence_response_risk(rules.chance_to_lead(1.0, 1.0, 0.2), 9, 10, 0, 10, 1, 9)
+    far = rules.violence_response_risk(rules.chance_to_lead(0.0, 3.0, 0.2), 9, 10, 0, 10, 1, 9)
+    assert near == pytest.approx(10 / 20)
+    assert far == pytest.approx(1 / 20, abs=1e-5)
+
+
+def test_removed_leader_can_split_the_organisation():
+    sc = small("none", "organizations.split_prob=1.0", "organizations.split_min_members=5",
+               "organizations.lieutenant_ratio=0.2", "organizations.succession_violence=0")
+    m = DrugMarketModel(sc, seed=4)
+    s, t = m.state, 1
+    o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+    assert (s.d_rank[members] == LIEUTENANT).sum() >= 2
+    before = int(s.o_active.sum())
+    s.d_jail_until[s.o_leader[o]] = 100  # the leader is arrested
+    life = orgs.LifeCycleCounts()
+    orgs.succession(s, t, sc, np.random.default_rng(0), life)
+    assert life.leader_removals == 1 and life.splits == 1
+    assert s.o_active.sum() > before
+    factions = np.flatnonzero((s.o_active == 1) & (s.o_parent == o))
+    assert factions.size >= 1
+    for f in [o, *factions]:  # each faction is led by a former lieutenant
+        assert s.d_rank[s.o_leader[f]] == LEADER and s.d_org[s.o_leader[f]] == f
+
+
+def test_removed_leader_without_split_is_succeeded():
+    sc = small("none", "organizations.split_prob=0.0", "organizations.lieutenant_ratio=0.2")
+    m = DrugMarketModel(sc, seed=4)
+    s = m.state
+    o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    old = s.o_leader[o]
+    s.d_active[old] = 0  # the leader is killed
+    before = int(s.o_active.sum())
+    orgs.succession(s, 1, sc, np.random.default_rng(0), orgs.LifeCycleCounts())
+    assert s.o_active.sum() == before
+    assert s.o_leader[o] != old and s.d_rank[s.o_leader[o]] == LEADER
+
+
+def _one_officer_world(integrity, trade_risk_events):
+    s = allocate(10, 10, False, 1, 3, 1, 1)
+    s.o_active[0] = 1
+    s.o_cash[0] = 1e7
+    s.o_members[0] = 3
+    s.o_revenue_avg[0] = 3 * 2000.0
+    s.o_trade_num[0], s.o_trade_den[0] = trade_risk_events, 10.0
+    for d in range(3):
+        s.d_active[d], s.d_cell[d], s.d_org[d] = 1, 55, 0
+    s.f_cell[0], s.f_integrity[0] = 55, integrity
+    bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, 0, s.ncell, s.cell_start, s.cell_list, s.cell_dealers)
+    return s
+
+
+def _bribe_round(s, wage=1000.0, detection=0.0, penalty=0.0, plomo_prob=0.0):
+    counts = np.zeros(kc.N_COUNTS)
+    kc.corruption(s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
+                  s.f_refused_until, 1, 26, 1, s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash,
+                  s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence,
+                  s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, wage, detection, penalty, 26.0, 0.5,
+                  0.1, 1.0, 9.0, 0.03, plomo_prob, 0.2, 0.7, counts, np.random.default_rng(0))
+    return counts
+
+
+def test_officer_accepts_bribe_only_when_it_beats_integrity():
+    # offer = 0.5 * 3 members * risk * 26 weeks * 2000 $/member-week
+    risk = rules.perceived_risk(4.0, 10.0, 1.0, 9.0)
+    offer = 0.5 * 3 * risk * 26 * 2000.0
+    honest = _one_officer_world(integrity=offer / 1000.0 * 1.05, trade_risk_events=4.0)
+    c = _bribe_round(honest)
+    assert honest.f_corrupt_by[0] == -1 and c[kc.REFUSED] == 1 and c[kc.BRIBES_PAID] == 0
+    venal = _one_officer_world(integrity=offer / 1000.0 * 0.95, trade_risk_events=4.0)
+    c = _bribe_round(venal)
+    assert venal.f_corrupt_by[0] == 0 and c[kc.BRIBES_PAID] == pytest.approx(offer)
+    assert venal.o_cash[0] == pytest.approx(1e7 - offer)
+    assert rules.accepts_bribe(offer, offer / 1000.0 * 0.95, 1000.0, 0.0, 0.0)
+    assert not rules.accepts_bribe(offer, offer / 1000.0 * 1.05, 1000.0, 0.0, 0.0)
+
+
+def test_willingness_to_pay_rises_with_pressure():
+    # the same officer refuses a calm organisation and accepts a pressed one
+    calm = _one_officer_world(integrity=5.0, trade_risk_events=0.0)  # offer 3,900 < 5,000
+    pressed = _one_officer_world(integrity=5.0, trade_risk_events=6.0)  # offer 27,300
+    _bribe_round(calm)
+    _bribe_round(pressed)
+    assert calm.f_corrupt_by[0] == -1 and pressed.f_corrupt_by[0] == 0
+
+
+def test_refusal_under_pressure_can_bring_violence_against_the_officer():
+    s = _one_officer_world(integrity=1e6, trade_risk_events=6.0)
+    s.o_ruth[0] = 1.0
+    c = _bribe_round(s, plomo_prob=1.0)
+    assert c[kc.REFUSED] == 1 and c[kc.ATTACKS_ON_POLICE] == 1 and s.o_violence[0] == 1
+
+
+def _one_user_one_dealer(price):
+    s = allocate(5, 5, False, 1, 1, 1, 1)
+    s.u_cell[0], s.u_demand[0], s.u_elast[0] = 12, 2.0, -0.5
+    s.d_active[0], s.d_cell[0], s.d_inv[0], s.d_price[0] = 1, 12, 100.0, price
+    bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, 0, s.ncell, s.cell_start, s.cell_list, s.cell_dealers)
+    retail_market(s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price, s.d_cash,
+                  s.d_sales, s.d_stockout, s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
+                  s.width, s.height, s.torus, 2, 4.0, 15.0, 5.0, 100.0, 3, np.random.default_rng(0))
+    return float(s.u_bought[0])
+
+
+def test_users_buy_less_at_higher_price():
+    q = [_one_user_one_dealer(p) for p in (50.0, 100.0, 200.0, 400.0)]
+    assert q[0] > q[1] > q[2] > q[3] > 0
+    # constant elasticity -0.5: doubling the price cuts the quantity by 1 - 2**-0.5
+    assert q[2] / q[1] == pytest.approx(2 ** -0.5, rel=1e-12)
+
+
+def test_model_level_demand_falls_with_price():
+    lo = DrugMarketModel(small("none", "users.reference_price=100", "supply.initial_retail_price=60"), seed=1)
+    hi = DrugMarketModel(small("none", "users.reference_price=100", "supply.initial_retail_price=160"), seed=1)
+    lo.step()
+    hi.step()
+    assert lo.timeseries().quantity_sold[0] > hi.timeseries().quantity_sold[0]
+
+
+def test_dealers_move_away_from_heavy_policing():
+    w = h = 30
+    s = allocate(w, h, False, 1, 200, 1, 1)
+    s.cell_pull[:] = 100.0
+    rng = np.random.default_rng(3)
+    s.d_active[:] = 1
+    s.d_cell[:] = rng.integers(0, s.ncell, 200)
+    policed = np.zeros((h, w), bool)
+    policed[:, 12:18] = True  # a heavily policed band across the city
+    s.cell_police[:] = np.where(policed.ravel(), 5, 0)
+    west0 = int(policed.ravel()[s.d_cell].sum())
+    bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, 0, s.ncell, s.cell_start, s.cell_list, s.cell_dealers)
+    for _ in range(10):
+        move_dealers(s.d_active, s.d_jail_until, s.d_cell, s.d_moved, s.cell_pull, s.cell_dealers, s.cell_police, 0,
+                     1.0, 3, 4, 0.08, 3.0, w, h, False, rng)
+    west = int(policed.ravel()[s.d_cell].sum())
+    assert west < 0.5 * west0
+    # without police the same dealers do not leave the band
+    s2 = allocate(w, h, False, 1, 200, 1, 1)
+    s2.cell_pull[:] = 100.0
+    s2.d_active[:] = 1
+    rng = np.random.default_rng(3)
+    s2.d_cell[:] = rng.integers(0, s2.ncell, 200)
+    bucket_street_dealers(s2.d_active, s2.d_jail_until, s2.d_cell, 0, s2.ncell, s2.cell_start, s2.cell_list,
+                          s2.cell_dealers)
+    for _ in range(10):
+        move_dealers(s2.d_active, s2.d_jail_until, s2.d_cell, s2.d_moved, s2.cell_pull, s2.cell_dealers,
+                     s2.cell_police, 0, 1.0, 3, 4, 0.08, 3.0, w, h, False, rng)
+    assert int(policed.ravel()[s2.d_cell].sum()) > 0.7 * west0
+
+
+def test_policy_only_allocates():
+    """The policy's output is an allocation; the model never reads its name in any process."""
+    import inspect
+
+    import marketsim.kernels.corruption
+    import marketsim.kernels.market
+    import marketsim.kernels.movement
+    import marketsim.kernels.policing
+    import marketsim.kernels.violence
+    import marketsim.model
+    import marketsim.organizations
+    import marketsim.supply
+
+    for mod in (marketsim.model, marketsim.organizations, marketsim.supply, marketsim.kernels.market,
+                marketsim.kernels.policing, marketsim.kernels.violence, marketsim.kernels.corruption,
+                marketsim.kernels.movement):
+        src = inspect.getsource(mod)
+        for name in ("aggressive_interdiction", "targeted_deterrence", "policy.name", ".policy =="):
+            assert name not in src, f"{mod.__name__} mentions {name}"
