@@ -60,7 +60,7 @@ class DrugMarketModel(mesa.Model):
     """A city drug market under one enforcement policy.
 
     >>> from marketsim import load_scenario, DrugMarketModel
-    >>> m = DrugMarketModel(load_scenario("scenarios/targeted_deterrence.toml"), seed=1)
+    >>> m = DrugMarketModel(load_scenario("scenarios/baseline.toml"), seed=1)
     >>> m.run(52)
     >>> df = m.timeseries()
 
