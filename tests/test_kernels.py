@@ -59,7 +59,7 @@ def test_grid_helpers(world):
     m, t = world
     s = copy.deepcopy(m.state)
     for torus in (False, True):
-        pair = _both(kg.random_cell_near, lambda rng: (123, 3, s.width, s.height, torus, rng))
+        pair = _both(kg.random_cell_near, lambda rng, torus=torus: (123, 3, s.width, s.height, torus, rng))
         _assert_same(pair)
     _assert_same(_both(kg.shuffled, lambda rng: (57, rng)))
     assert sorted(kg.shuffled(57, np.random.default_rng(0))) == list(range(57))
