@@ -1,0 +1,215 @@
+"""Generate ``docs/parameters.md`` from the code, so the parameter reference cannot drift.
+
+Two sources, nothing typed by hand:
+
+- the pydantic schema in :mod:`marketsim.scenario` (class :class:`~marketsim.scenario.Scenario`
+  and its sections): one table per section with each key (dotted, as ``--set`` takes it), its
+  type, default, bounds (``ge``/``le``/``gt``/``lt`` from the field metadata) and description;
+- :data:`marketsim.metrics.COLUMNS`: the timeseries columns, whether each is a count or a
+  level, and what it means.
+
+Usage::
+
+    python -m marketsim.docgen            # (re)write docs/parameters.md
+    python -m marketsim.docgen --check    # exit 1 if docs/parameters.md is not what would be written
+    python -m marketsim.docgen --output other.md
+
+``tests/test_docs.py`` runs the same comparison, so a changed field or column fails the tests
+until the file is regenerated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+__all__ = ["render_parameters", "default_output", "parameter_keys", "main"]
+
+# bounds from pydantic's ``Field(ge=..., le=..., gt=..., lt=...)``: attribute -> symbol
+_BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+
+
+def default_output() -> Path:
+    """``docs/parameters.md`` of the source checkout (``src/marketsim/docgen.py`` -> repo root);
+    the current directory's ``docs/`` when the package is not installed from a checkout."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file():
+        root = Path.cwd()
+    return root / "docs" / "parameters.md"
+
+
+def _is_section(annotation) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _type_name(annotation) -> str:
+    if annotation is type(None):
+        return "None"
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in typing.get_args(annotation))
+    if origin is typing.Literal:
+        return " | ".join(json.dumps(a) for a in typing.get_args(annotation))
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
+
+
+def _literal(value) -> str:
+    """A default as it would be written in a scenario TOML file."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    if value is None:
+        return "(none)"
+    return str(value)
+
+
+def _default(field: FieldInfo) -> str:
+    if field.default_factory is not None:
+        return "(table)"
+    if field.default is PydanticUndefined:
+        return "(required)"
+    return _literal(field.default)
+
+
+def _constraints(field: FieldInfo) -> str:
+    parts = []
+    for meta in field.metadata:
+        for attr, symbol in _BOUNDS:
+            bound = getattr(meta, attr, None)
+            if bound is not None:
+                parts.append(f"{symbol} {_literal(bound)}")
+    return ", ".join(parts)
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _field_rows(prefix: str, model: type[BaseModel]) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        if _is_section(field.annotation):
+            continue
+        key = f"{prefix}.{name}" if prefix else name
+        rows.append(
+            f"| `{key}` | {_cell(_type_name(field.annotation))} | `{_cell(_default(field))}` | "
+            f"{_cell(_constraints(field))} | {_cell(field.description or '')} |"
+        )
+    return rows
+
+
+def _sections(scenario_cls) -> list[tuple[str, type[BaseModel]]]:
+    return [(name, f.annotation) for name, f in scenario_cls.model_fields.items() if _is_section(f.annotation)]
+
+
+def parameter_keys() -> list[str]:
+    """Every scenario key, dotted (``world.users``), top-level keys bare (``seed``)."""
+    from .scenario import Scenario
+
+    keys = [n for n, f in Scenario.model_fields.items() if not _is_section(f.annotation)]
+    for section, model in _sections(Scenario):
+        keys += [f"{section}.{n}" for n, f in model.model_fields.items() if not _is_section(f.annotation)]
+    return keys
+
+
+_TABLE_HEAD = ["| key | type | default | constraints | description |", "|---|---|---|---|---|"]
+
+def render_parameters() -> str:
+    """The full text of ``docs/parameters.md``."""
+    from .metrics import COLUMNS
+    from .scenario import Scenario
+
+    out = [
+        "# Scenario parameters and output columns",
+        "",
+        "<!-- Generated by `python -m marketsim.docgen` from src/marketsim/scenario.py and",
+        "     marketsim.metrics.COLUMNS. Do not edit by hand: change the code and regenerate.",
+        "     tests/test_docs.py fails while this file differs from what the code generates. -->",
+        "",
+        "A scenario is a TOML file whose tables mirror the sections below; omitted keys take the",
+        "default. Any key can be overridden on the command line with `--set key=value`, using the",
+        "dotted key of the first column (e.g. `--set world.users=20000`). Constraints are",
+        "checked when the scenario is loaded (`marketsim validate`), and every problem is reported.",
+        "Scenario-wide checks in `Scenario._check_combinations` (e.g. `world.organizations <=",
+        "world.dealers`, `supply.transfer_price >= supply.wholesale_price`) are not listed here.",
+        "The model these parameters drive is described in [ODD.md](ODD.md).",
+        "",
+        "## Top level",
+        "",
+        *_TABLE_HEAD,
+        *_field_rows("", Scenario),
+    ]
+    for section, model in _sections(Scenario):
+        out += ["", f"## `[{section}]`", ""]
+        doc = (model.__doc__ or "").strip()
+        if doc and not doc.startswith(("!!!", "Usage docs")):  # pydantic's inherited BaseModel docstring
+            out += [_cell(doc.split("\n\n")[0]), ""]
+        out += [*_TABLE_HEAD, *_field_rows(section, model)]
+    out += [
+        "",
+        "## Timeseries columns",
+        "",
+        "One row per simulated week (`DrugMarketModel.timeseries()`, `timeseries.parquet`), columns",
+        "from `marketsim.metrics.COLUMNS`. A **count** is a flow during the week; a **level** is a",
+        "state or rate at the end of the week. In run summaries (`summary.json`) a count is the",
+        "**total over the run** and a level the **mean over the last quarter of the run**;",
+        "`index` and `id` columns are not summarised.",
+        "",
+        "| column | kind | meaning |",
+        "|---|---|---|",
+    ]
+    for name, (kind, meaning) in COLUMNS.items():
+        out.append(f"| `{name}` | {_cell(kind)} | {_cell(meaning)} |")
+    return "\n".join(out) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    from .io import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m marketsim.docgen",
+        description="Generate docs/parameters.md from the scenario schema and the timeseries columns.",
+    )
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the file differs from what would be generated")
+    parser.add_argument("--output", "-o", type=Path, default=None,
+                        help=f"file to write or check (default: {default_output()})")
+    args = parser.parse_args(argv)
+    path = args.output if args.output is not None else default_output()
+    text = render_parameters()
+    if args.check:
+        try:
+            current = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            print(f"{path}: missing; run `python -m marketsim.docgen`", file=sys.stderr)
+            return 1
+        if current != text:
+            print(f"{path}: out of date; run `python -m marketsim.docgen`", file=sys.stderr)
+            return 1
+        print(f"{path}: up to date")
+        return 0
+    _write(path, text)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
