@@ -95,7 +95,7 @@ def test_bucket_and_coverage(world):
 
 def test_retail_market(world):
     m, t = world
-    u = m.scenario.users
+    u = m.params.users
 
     def make(rng):
         s = copy.deepcopy(m.state)
@@ -113,7 +113,7 @@ def test_retail_market(world):
 
 def test_update_prices(world):
     m, t = world
-    sp, e = m.scenario.supply, m.scenario.enforcement
+    sp, e = m.params.supply, m.params.enforcement
 
     def make(rng):
         s = copy.deepcopy(m.state)
@@ -130,7 +130,7 @@ def test_update_prices(world):
 
 def test_policing(world):
     m, t = world
-    e = m.scenario.enforcement
+    e = m.params.enforcement
 
     def make(rng):
         s = copy.deepcopy(m.state)
@@ -150,7 +150,7 @@ def test_policing(world):
 
 def test_corruption(world):
     m, t = world
-    e, po = m.scenario.enforcement, m.scenario.organizations
+    e, po = m.params.enforcement, m.params.organizations
 
     def make(rng):
         s = copy.deepcopy(m.state)
@@ -174,7 +174,7 @@ def test_corruption(world):
 
 def test_violence(world):
     m, t = world
-    e, po = m.scenario.enforcement, m.scenario.organizations
+    e, po = m.params.enforcement, m.params.organizations
 
     def make(rng):
         s = copy.deepcopy(m.state)
@@ -192,7 +192,7 @@ def test_violence(world):
 
 def test_movement(world):
     m, t = world
-    mk, e = m.scenario.market, m.scenario.enforcement
+    mk, e = m.params.market, m.params.enforcement
 
     def make(rng):
         s = copy.deepcopy(m.state)

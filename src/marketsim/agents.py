@@ -62,7 +62,7 @@ class User(_SlotAgent):
 
     def wanted(self, full_price: float) -> float:
         """Units this user wants at ``full_price`` (price + travel + risk)."""
-        p = self.model.scenario.users
+        p = self.model.params.users
         return rules.purchase_quantity(self.demand, self.elasticity, full_price, p.reference_price)
 
 
@@ -107,7 +107,7 @@ class Dealer(_SlotAgent):
 
     def arrest_probability(self) -> float:
         """This week's arrest probability in its cell (before group focus)."""
-        s, e = self.state, self.model.scenario.enforcement
+        s, e = self.state, self.model.params.enforcement
         c = s.d_cell[self.slot]
         return rules.arrest_probability(e.arrest_k, float(s.cell_police[c]), float(max(s.cell_dealers[c], 1)))
 
@@ -147,7 +147,7 @@ class Organization(_SlotAgent):
     @property
     def perceived_arrest_risk(self) -> float:
         """Learned weekly arrest risk per member."""
-        s, p = self.state, self.model.scenario.organizations
+        s, p = self.state, self.model.params.organizations
         return rules.perceived_risk(s.o_trade_num[self.slot], s.o_trade_den[self.slot], p.prior_a, p.prior_b)
 
     @property
@@ -159,14 +159,14 @@ class Organization(_SlotAgent):
     def violence_response_risk(self, q_lead: float) -> float:
         """Perceived probability that an attack is answered, given the chance ``q_lead`` that it
         makes this organisation the most violent on record."""
-        s, p = self.state, self.model.scenario.organizations
+        s, p = self.state, self.model.params.organizations
         i = self.slot
         return rules.violence_response_risk(q_lead, s.o_vtop_num[i], s.o_vtop_den[i], s.o_voth_num[i],
                                             s.o_voth_den[i], p.prior_a, p.prior_b)
 
     def attack_value(self, rival_revenue: float, own_revenue: float, p_win: float) -> float:
         """Expected net value of attacking a rival whose local weekly revenue is ``rival_revenue``."""
-        p = self.model.scenario.organizations
+        p = self.model.params.organizations
         return rules.attack_value(rival_revenue, own_revenue, p_win, float(self.state.o_revenue_avg[self.slot]),
                                   self.violence_response_risk(1.0), self.ruthlessness, p.contest_horizon,
                                   p.attack_cost, p.retaliation_weeks, p.crackdown_loss_weeks)
@@ -198,5 +198,5 @@ class Officer(_SlotAgent):
 
     def accepts(self, bribe: float) -> bool:
         """Whether this officer would take a weekly bribe of ``bribe`` dollars."""
-        e = self.model.scenario.enforcement
+        e = self.model.params.enforcement
         return bool(rules.accepts_bribe(bribe, self.integrity, e.officer_wage, e.detection_prob, e.penalty_weeks))

@@ -65,7 +65,8 @@ class DrugMarketModel(mesa.Model):
     >>> df = m.timeseries()
 
     ``seed`` defaults to the scenario's; an int or a ``numpy.random.SeedSequence``.
-    Set ``profile=True`` to time every process (``model.process_times``).
+    Set ``profile=True`` to time every process (``model.process_times``). The validated
+    scenario is ``model.params`` (Mesa 3.5 reserves ``model.scenario`` for its own use).
     """
 
     def __init__(self, scenario: Scenario | None = None, seed=None, *, profile: bool = False):
@@ -73,7 +74,6 @@ class DrugMarketModel(mesa.Model):
         seed = scenario.seed if seed is None else seed
         self.streams = make_streams(seed)
         super().__init__(rng=int(self.streams["mesa"].integers(2**63)))
-        self.scenario = scenario
         self.seed = seed
         self.params = scenario
         self.policy = make_policy(scenario.enforcement.policy, scenario.enforcement)
@@ -93,7 +93,7 @@ class DrugMarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ world
     def _build_world(self) -> None:
-        sc = self.scenario
+        sc = self.params
         w, u, e, po = sc.world, sc.users, sc.enforcement, sc.organizations
         rng = self.streams["init"]
         max_dealers = int(np.ceil(w.dealers * sc.market.max_dealers_factor))
@@ -173,7 +173,7 @@ class DrugMarketModel(mesa.Model):
 
     def _init_agents(self) -> None:
         s = self.state
-        self.user_agents = [User(self, i) for i in range(s.u_cell.size)] if self.scenario.world.mesa_user_agents else []
+        self.user_agents = [User(self, i) for i in range(s.u_cell.size)] if self.params.world.mesa_user_agents else []
         self._dealer_agents: dict[int, Dealer] = {}
         self._org_agents: dict[int, Organization] = {}
         self._officer_agents: dict[int, Officer] = {}
@@ -202,7 +202,7 @@ class DrugMarketModel(mesa.Model):
         if self._grid is None:
             from mesa.discrete_space import OrthogonalMooreGrid
 
-            w = self.scenario.world
+            w = self.params.world
             self._grid = OrthogonalMooreGrid((w.width, w.height), torus=w.torus, random=self.random)
         return self._grid
 
@@ -238,19 +238,19 @@ class DrugMarketModel(mesa.Model):
 
     def run(self, steps: int | None = None, progress: bool = False) -> DrugMarketModel:
         """Run ``steps`` weeks (default: the scenario's ``world.steps``)."""
-        n = self.scenario.world.steps if steps is None else steps
+        n = self.params.world.steps if steps is None else steps
         it = range(n)
         if progress:
             from tqdm.auto import tqdm
 
-            it = tqdm(it, desc=self.scenario.name, unit="week")
+            it = tqdm(it, desc=self.params.name, unit="week")
         for _ in it:
             self.step()
         return self
 
     # -------------------------------------------------------------- processes
     def _begin_week(self, t: int) -> None:
-        s, e = self.state, self.scenario.enforcement
+        s, e = self.state, self.params.enforcement
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
         s.cell_incidents[:] = 0
@@ -279,16 +279,16 @@ class DrugMarketModel(mesa.Model):
             s.f_uid[out] = s.next_uid[2] + np.arange(out.size)
             s.next_uid[2] += out.size
             s.f_out[out] = 0
-        orgs.release_prisoners(s, t, self.scenario, self.streams["organizations"], self.life)
+        orgs.release_prisoners(s, t, self.params, self.streams["organizations"], self.life)
         orgs.count_members(s, t)
 
     def _unit_cost(self) -> np.ndarray:
-        sp = self.scenario.supply
+        sp = self.params.supply
         s = self.state
         return np.where(s.o_members <= 1, sp.wholesale_price * sp.independent_markup, sp.wholesale_price)
 
     def _import_and_interdiction(self, t: int) -> None:
-        s, sp, e = self.state, self.scenario.supply, self.scenario.enforcement
+        s, sp, e = self.state, self.params.supply, self.params.enforcement
         cost = self._unit_cost()
         order = supply.order_volume(s, s.o_street, sp.stock_weeks, cost, np.minimum(self._stockout_share, 1.0))
         shipped, seized, paid = supply.import_and_interdict(
@@ -318,11 +318,11 @@ class DrugMarketModel(mesa.Model):
             cell_violence=s.cell_violence.copy(), cell_district=s.cell_district,
             org_active=s.o_active == 1, org_sales=s.o_sales_avg.copy(), org_violence=s.o_violence_attr.copy(),
             org_arrests=self._last_org_arrests.copy() if hasattr(self, "_last_org_arrests") else np.zeros(s.max_orgs),
-            org_cells=org_cells, params=self.scenario.enforcement,
+            org_cells=org_cells, params=self.params.enforcement,
         )
 
     def _allocate_enforcement(self, t: int) -> None:
-        s, e = self.state, self.scenario.enforcement
+        s, e = self.state, self.params.enforcement
         rng = self.streams["enforcement"]
         obs = self.observe(t)
         alloc: Allocation = self.policy.allocate(obs)
@@ -354,7 +354,7 @@ class DrugMarketModel(mesa.Model):
         s.o_exposure[:] = np.divide(tot, s.o_street, out=np.zeros(s.max_orgs), where=s.o_street > 0)
 
     def _corruption(self, t: int) -> None:
-        s, e, po = self.state, self.scenario.enforcement, self.scenario.organizations
+        s, e, po = self.state, self.params.enforcement, self.params.organizations
         counts = np.zeros(k_corruption.N_COUNTS)
         k_corruption.corruption(
             s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
@@ -374,7 +374,7 @@ class DrugMarketModel(mesa.Model):
         self.ledger["bribes"] += counts[k_corruption.BRIBES_PAID]
 
     def _retail_market(self, t: int) -> None:
-        s, u, sp, e = self.state, self.scenario.users, self.scenario.supply, self.scenario.enforcement
+        s, u, sp, e = self.state, self.params.users, self.params.supply, self.params.enforcement
         sold, unmet, served = retail_market(
             s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
             s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
@@ -419,7 +419,7 @@ class DrugMarketModel(mesa.Model):
         self._last_cell_sales = s.cell_sales.copy()
 
     def _policing(self, t: int) -> None:
-        s, e = self.state, self.scenario.enforcement
+        s, e = self.state, self.params.enforcement
         counts = np.zeros(k_policing.N_COUNTS)
         k_policing.policing(
             s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, e.patrol_radius, s.width, s.height, s.torus,
@@ -438,7 +438,7 @@ class DrugMarketModel(mesa.Model):
         self._last_org_arrests = s.o_arrests.copy()
 
     def _violence(self, t: int) -> None:
-        s, e, po = self.state, self.scenario.enforcement, self.scenario.organizations
+        s, e, po = self.state, self.params.enforcement, self.params.organizations
         counts = np.zeros(k_violence.N_COUNTS)
         k_violence.violence(
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
@@ -446,21 +446,21 @@ class DrugMarketModel(mesa.Model):
             s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
             s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
-            po.lethality, self.scenario.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
+            po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
             self.streams["violence"])
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
         self.c["turf_deaths"] = counts[k_violence.DEATHS]
         self.ledger["attack_spend"] += counts[k_violence.SPENT]
 
     def _succession(self, t: int) -> None:
-        orgs.succession(self.state, t, self.scenario, self.streams["organizations"], self.life)
+        orgs.succession(self.state, t, self.params, self.streams["organizations"], self.life)
 
     def _entry_exit_recruitment_displacement(self, t: int) -> None:
-        s, m, e = self.state, self.scenario.market, self.scenario.enforcement
+        s, m, e = self.state, self.params.market, self.params.enforcement
         rng = self.streams["organizations"]
-        orgs.exits(s, t, self.scenario, self.life)
-        orgs.enter(s, t, self.scenario, rng, self.life)
-        orgs.recruit(s, t, self.scenario, rng, self.life)
+        orgs.exits(s, t, self.params, self.life)
+        orgs.enter(s, t, self.params, rng, self.life)
+        orgs.recruit(s, t, self.params, rng, self.life)
         bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
                               s.cell_dealers)
         self.c["displacement"] = move_dealers(
@@ -484,7 +484,7 @@ class DrugMarketModel(mesa.Model):
           organisation learns from its own case (weight 1) and from others' (``vicarious_weight``,
           or 1 when the agency has publicly named a target, which makes the link visible).
         """
-        s, po = self.state, self.scenario.organizations
+        s, po = self.state, self.params.organizations
         wd = po.learning_discount
         active = s.o_active == 1
         s.o_trade_num[:] = wd * s.o_trade_num + s.o_arrests
@@ -579,7 +579,7 @@ class DrugMarketModel(mesa.Model):
         self.datacollector.collect(self)
 
     def _belief(self, num: np.ndarray, den: np.ndarray) -> float:
-        s, po = self.state, self.scenario.organizations
+        s, po = self.state, self.params.organizations
         w = np.where(s.o_active == 1, s.o_members, 0).astype(float)
         if w.sum() <= 0:
             return float("nan")
