@@ -33,12 +33,13 @@ from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
 from .kernels.grid import bucket_street_dealers, officer_coverage
-from .kernels.market import retail_market, update_prices
+from .kernels.market import bucket_cells, build_candidates, market_round, retail_market, update_prices
+from .kernels.measure import district_sales_hhi
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
 from .policies import Allocation, Observation, make_policy
 from .scenario import Scenario
-from .state import LEADER, LIEUTENANT, State, allocate
+from .state import LEADER, LIEUTENANT, State, allocate, allocate_workspace
 
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
 RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
@@ -165,6 +166,7 @@ class DrugMarketModel(mesa.Model):
         self.ledger["imported"] = float(s.o_stock.sum() + s.d_inv.sum())
         self.ledger["cash_initial"] = self._cash()
         self.week = 0
+        self._work = allocate_workspace(s)
         self._init_agents()
 
     def _cash(self) -> float:
@@ -375,12 +377,32 @@ class DrugMarketModel(mesa.Model):
 
     def _retail_market(self, t: int) -> None:
         s, u, sp, e = self.state, self.params.users, self.params.supply, self.params.enforcement
-        sold, unmet, served = retail_market(
-            s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
-            s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
-            s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
-            s.width, s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount,
-            u.reference_price, 3, self.streams["market"])
+        wk = self._work
+        if s.torus and 2 * u.search_radius + 1 > s.width:
+            # reach wraps onto itself: cells are seen more than once; use the reference scan
+            sold, unmet, served = retail_market(
+                s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
+                s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
+                s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
+                s.width, s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount,
+                u.reference_price, 3, self.streams["market"])
+        else:
+            if not np.array_equal(wk.u_cell_seen, s.u_cell):  # users moved home: rebuild the home-cell index
+                self._work = wk = allocate_workspace(s)
+            bucket_cells(s.cell_start, s.ncell, wk.b_cell)
+            while True:
+                need = build_candidates(wk.home_cells, s.cell_start, wk.b_cell, s.cell_list, s.d_price,
+                                        s.cell_police, s.width, s.height, s.torus, u.search_radius, u.travel_cost,
+                                        u.risk_cost, wk.cand_start, wk.cand)
+                if need <= wk.cand.shape[0]:
+                    break
+                wk.grow_candidates(need)
+            sold, unmet, served = market_round(
+                wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
+                s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
+                int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.cand_start, wk.cand,
+                s.cell_sales, s.cell_unmet, u.loyalty_discount, u.reference_price, 3, self.streams["market"],
+                wk.market)
         revenue = s.d_sales * s.d_price
         self.ledger["sold"] += sold
         self.ledger["revenue"] += float(revenue.sum())
@@ -406,13 +428,11 @@ class DrugMarketModel(mesa.Model):
         shares = s.o_sales[s.o_active == 1]
         self.c["hhi"] = hhi(shares)
         self.c["largest_share"] = float(shares.max() / shares.sum()) if shares.sum() > 0 else np.nan
-        nd = int(s.cell_district.max()) + 1
-        sold_d = np.where(act & (s.d_sales > 0))[0]
-        key = s.cell_district[s.d_cell[sold_d]].astype(np.int64) * s.max_orgs + s.d_org[sold_d]
-        table = np.bincount(key, weights=s.d_sales[sold_d], minlength=nd * s.max_orgs).reshape(nd, s.max_orgs)
-        dist_sales = table.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            local = ((table / dist_sales[:, None]) ** 2).sum(axis=1) * 10000.0
+        nd = wk.n_districts
+        sold_d = np.flatnonzero(act & (s.d_sales > 0))
+        dist_sales = np.empty(nd)
+        local = np.empty(nd)
+        district_sales_hhi(sold_d, s.d_cell, s.d_org, s.d_sales, s.cell_district, nd, s.max_orgs, dist_sales, local)
         self.c["local_hhi"] = float(np.nansum(local * dist_sales) / dist_sales.sum()) if dist_sales.sum() > 0 \
             else np.nan
         self.c["active_market_cells"] = int(np.count_nonzero(s.cell_sales))

@@ -219,3 +219,48 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         cell_list=z(max_dealers, i32),
         next_uid=z(3, i64),
     )
+
+
+@dataclass
+class Workspace:
+    """Work buffers of the kernels, allocated once per model and reused every week.
+
+    Not part of :class:`State` (nor of its fingerprint): nothing here carries over from
+    one process to the next except the static ``home_cells``/``u_home``.
+    """
+
+    home_cells: np.ndarray  # int32: distinct home cells of users, ascending (static)
+    u_home: np.ndarray  # int32[users]: index of each user's home cell in ``home_cells`` (static)
+    market: object  # kernels.market.MarketWork: scratch of the market round
+    b_cell: np.ndarray  # int32[max_dealers]: cell of each bucket entry
+    cand_start: np.ndarray  # int64[len(home_cells)+1]: candidate lists (CSR offsets)
+    cand: np.ndarray  # float64[:, 2]: candidates (full price, bucket index)
+    u_cell_seen: np.ndarray  # copy of u_cell the home cells were computed from
+    n_districts: int
+
+    def grow_candidates(self, need: int) -> None:
+        size = int(need * 1.25) + 1024
+        self.cand = np.empty((size, 2), np.float64)
+
+    def nbytes(self) -> int:
+        arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)] + list(self.market)
+        return int(sum(v.nbytes for v in arrays))
+
+
+def allocate_workspace(s: State) -> Workspace:
+    """Work buffers sized for ``s`` (call after the users' homes are placed)."""
+    from .kernels.market import home_cells, market_work
+
+    cells, u_home = home_cells(s.u_cell, s.ncell, np.empty(s.ncell, np.int32))
+    ws = Workspace(
+        home_cells=cells,
+        u_home=u_home,
+        market=market_work(s.u_cell.size, s.max_dealers),
+        b_cell=np.zeros(s.max_dealers, np.int32),
+        cand_start=np.zeros(cells.size + 1, np.int64),
+        cand=np.empty((0, 2), np.float64),
+        u_cell_seen=s.u_cell.copy(),
+        n_districts=int(s.cell_district.max()) + 1,
+    )
+    ws.grow_candidates(4 * cells.size)
+    return ws

@@ -3,6 +3,8 @@
 import numpy as np
 from numba import njit
 
+from .rand import randint
+
 
 @njit(cache=True)
 def wrap(v, n, torus):
@@ -79,8 +81,8 @@ def officer_coverage(f_cell, f_out, radius, width, height, torus, cell_police):
 @njit(cache=True)
 def random_cell_near(c, radius, width, height, torus, rng):
     """A uniformly drawn cell within Chebyshev ``radius`` of ``c`` (clamped to a bounded grid)."""
-    x = c % width + rng.integers(-radius, radius + 1)
-    y = c // width + rng.integers(-radius, radius + 1)
+    x = c % width + randint(rng, -radius, radius + 1)
+    y = c // width + randint(rng, -radius, radius + 1)
     if torus:
         x = x % width
         y = y % height
@@ -93,10 +95,21 @@ def random_cell_near(c, radius, width, height, torus, rng):
 @njit(cache=True)
 def shuffled(n, rng):
     """A random permutation of 0..n-1 (Fisher-Yates, drawn from ``rng``)."""
-    order = np.arange(n)
+    order = np.empty(n, np.int64)
+    shuffle_into(order, n, rng)
+    return order
+
+
+@njit(cache=True)
+def shuffle_into(order, n, rng):
+    """Write the permutation :func:`shuffled` would return into ``order[:n]`` (no allocation).
+
+    ``order`` may have any integer dtype wide enough for ``n``.
+    """
+    for i in range(n):
+        order[i] = i
     for i in range(n - 1, 0, -1):
-        j = rng.integers(0, i + 1)
+        j = randint(rng, 0, i + 1)
         tmp = order[i]
         order[i] = order[j]
         order[j] = tmp
-    return order
