@@ -18,8 +18,10 @@ them, split inspections and investigations, and announce a target.
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 import mesa
 import numpy as np
@@ -45,6 +47,33 @@ STREAMS = ("init", "market", "enforcement", "organizations", "violence", "moveme
 RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
 PROCESSES = ("import", "allocation", "corruption", "market", "policing", "violence", "succession", "entry_exit",
              "learning", "record")
+
+
+class OrgCells(Sequence):
+    """``obs.org_cells``: for each organisation slot, the cells of its street dealers (one entry
+    per dealer, in slot order). A read-only sequence that slices on access: building a tuple of
+    one array per organisation slot (``max_dealers + organizations`` slots) took ~70 ms a week
+    at 10^6 users."""
+
+    __slots__ = ("_cells", "_bounds")
+
+    def __init__(self, cells_sorted: np.ndarray, bounds: np.ndarray):
+        self._cells = cells_sorted
+        self._bounds = bounds
+
+    def __len__(self) -> int:
+        return self._bounds.size - 1
+
+    def __getitem__(self, o):
+        if isinstance(o, slice):
+            return tuple(self[i] for i in range(*o.indices(len(self))))
+        n = len(self)
+        o = operator.index(o)
+        if o < 0:
+            o += n
+        if not 0 <= o < n:
+            raise IndexError("organisation slot out of range")
+        return self._cells[self._bounds[o]: self._bounds[o + 1]]
 
 
 def make_streams(seed) -> dict[str, np.random.Generator]:
@@ -182,21 +211,31 @@ class DrugMarketModel(mesa.Model):
         self._sync_agents()
 
     def _sync_agents(self) -> None:
-        """Keep one Mesa agent per occupied dealer/organisation slot and per officer."""
+        """Keep one Mesa agent per occupied dealer/organisation slot and per officer.
+
+        ``self._agent_uid[kind][slot]`` is the uid of the agent held for the slot (-1: none), so
+        that only the slots that changed are visited (a Python loop over every slot cost ~40 ms
+        a week at 10^6 users). Agents are created in ascending slot order, as before.
+        """
         s = self.state
-        for pool, active, uids, cls in (
-            (self._dealer_agents, s.d_active, s.d_uid, Dealer),
-            (self._org_agents, s.o_active, s.o_uid, Organization),
-            (self._officer_agents, np.ones(s.f_uid.size, np.int8), s.f_uid, Officer),
+        if not hasattr(self, "_agent_uid"):
+            self._agent_uid = {"dealer": np.full(s.max_dealers, -1, np.int64),
+                               "org": np.full(s.max_orgs, -1, np.int64),
+                               "officer": np.full(s.f_uid.size, -1, np.int64)}
+        for kind, pool, active, uids, cls in (
+            ("dealer", self._dealer_agents, s.d_active == 1, s.d_uid, Dealer),
+            ("org", self._org_agents, s.o_active == 1, s.o_uid, Organization),
+            ("officer", self._officer_agents, np.ones(s.f_uid.size, bool), s.f_uid, Officer),
         ):
-            for slot, agent in list(pool.items()):
-                if active[slot] == 0 or agent.uid != uids[slot]:
-                    agent.remove()
-                    del pool[slot]
-            for slot in np.flatnonzero(active == 1):
+            held = self._agent_uid[kind]
+            for slot in np.flatnonzero((held >= 0) & (~active | (held != uids))):
                 slot = int(slot)
-                if slot not in pool:
-                    pool[slot] = cls(self, slot, int(uids[slot]))
+                pool.pop(slot).remove()
+                held[slot] = -1
+            for slot in np.flatnonzero(active & (held != uids)):
+                slot = int(slot)
+                pool[slot] = cls(self, slot, int(uids[slot]))
+                held[slot] = uids[slot]
 
     @property
     def grid(self):
@@ -311,9 +350,9 @@ class DrugMarketModel(mesa.Model):
         street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
         by_org = s.d_org[street]
         order = np.argsort(by_org, kind="stable")
-        bounds = np.searchsorted(by_org[order], np.arange(s.max_orgs + 1))
-        cells_sorted = s.d_cell[street][order]
-        org_cells = tuple(cells_sorted[bounds[o] : bounds[o + 1]] for o in range(s.max_orgs))
+        bounds = np.zeros(s.max_orgs + 1, np.int64)
+        np.cumsum(np.bincount(by_org, minlength=s.max_orgs), out=bounds[1:])
+        org_cells = OrgCells(s.d_cell[street][order], bounds)
         return Observation(
             step=t, width=s.width, height=s.height,
             cell_sales=self._last_cell_sales.copy() if hasattr(self, "_last_cell_sales") else np.zeros(s.ncell),

@@ -32,6 +32,15 @@ def chebyshev(c1, c2, width, height, torus):
 
 
 @njit(cache=True)
+def first_zero(flags):
+    """Index of the first zero in ``flags`` (the lowest free slot of a pool), -1 if none."""
+    for i in range(flags.shape[0]):
+        if flags[i] == 0:
+            return i
+    return -1
+
+
+@njit(cache=True)
 def bucket_street_dealers(d_active, d_jail_until, d_cell, step, ncell, cell_start, cell_list, cell_dealers):
     """Counting sort of street dealers (active, not in prison) by cell.
 
