@@ -304,10 +304,11 @@ def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
     sold = 0.0
     unmet = 0.0
     served = 0
-    ahead = 16
+    ahead = 8  # users
     for i in range(n):  # match
-        if i + ahead < n:
+        if i + ahead < n:  # the candidate list of a user a few visits ahead: first and last line
             prefetch(cand, g_lo[i + ahead])
+            prefetch(cand, max(g_hi[i + ahead] - 1, 0))
         s0 = g_lo[i]
         s1 = g_hi[i]
         sup_k = g_supk[i]
@@ -317,15 +318,14 @@ def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
             best = -1
             best_full = np.inf
             for j in range(s0, s1):
+                # the reference's scan without branches (its `continue`/`if` mispredict on most
+                # candidates): skip dealers out of stock, loyalty discount for the last supplier,
+                # strictly lower full price wins (ties: first in scan order)
                 k = np.int64(cand[j, 1])
-                if b_inv[k] <= 0.0:
-                    continue
-                full = cand[j, 0]
-                if k == sup_k:
-                    full -= loyalty
-                if full < best_full:
-                    best_full = full
-                    best = k
+                full = cand[j, 0] - (loyalty if k == sup_k else 0.0)
+                better = (not (b_inv[k] <= 0.0)) & (full < best_full)
+                best_full = full if better else best_full
+                best = k if better else best
             if best < 0:
                 break
             if want < 0.0:
