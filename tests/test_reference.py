@@ -1,0 +1,65 @@
+"""The Mesa-idiomatic reference (benchmarks/reference/) agrees with marketsim in distribution.
+
+Small version of ``python benchmarks/crosscheck.py`` (which the benchmark report runs at a
+larger size): same scenario, policy ``none``, 6 replicates x 52 weeks each; for every headline
+metric the 95% confidence intervals of the two replicate means must overlap.
+"""
+
+import ast
+import os
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+sys.path.insert(0, BENCH)
+
+import crosscheck  # noqa: E402
+
+SMALL = ["world.width=30", "world.height=30", "world.users=1500", "world.dealers=60", "world.organizations=4",
+         "enforcement.officers=15", "world.torus=true"]
+
+
+def test_reference_is_independent_of_marketsim():
+    """The reference re-implements the rules: it imports nothing from marketsim (parameters come in
+    as a Scenario object), and is built on Mesa's discrete space."""
+    src = open(os.path.join(BENCH, "reference", "model.py")).read()
+    imported = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+    assert not any(m and m.startswith("marketsim") for m in imported), imported
+    assert "numba" not in imported
+    assert "mesa.discrete_space" in imported
+
+
+def test_reference_runs_as_mesa_model():
+    from marketsim.scenario import parse_scenario
+    from mesa.discrete_space import CellAgent
+    from reference import ReferenceMarket
+    from reference.model import Dealer, Officer, User
+
+    m = ReferenceMarket(parse_scenario({}, overrides=SMALL), seed=2)
+    for _ in range(3):
+        m.step()
+    assert len(m.agents_by_type[User]) == 1500
+    assert all(isinstance(a, CellAgent) for t in (User, Dealer, Officer) for a in m.agents_by_type[t])
+    ts = m.timeseries()
+    assert len(ts) == 3 and ts["quantity_sold"].gt(0).all()
+
+
+def test_headline_metrics_agree_within_confidence_intervals():
+    res = crosscheck.compare(SMALL, replicates=6, steps=52, workers=1)
+    print(crosscheck.format_table(res))
+    bad = [r["metric"] for r in res["rows"] if not r["agree"]]
+    assert not bad, crosscheck.format_table(res)
+
+
+def test_reference_rejects_other_policies():
+    from marketsim.scenario import parse_scenario
+    from reference import ReferenceMarket
+
+    with pytest.raises(ValueError):
+        ReferenceMarket(parse_scenario({}, overrides=SMALL + ["enforcement.policy=targeted_deterrence"]))
