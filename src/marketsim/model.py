@@ -36,7 +36,7 @@ from .kernels import policing as k_policing
 from .kernels import violence as k_violence
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import bucket_cells, build_candidates, market_round, retail_market, update_prices
-from .kernels.measure import district_sales_hhi
+from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
 from .policies import Allocation, Observation, make_policy
@@ -74,6 +74,28 @@ class OrgCells(Sequence):
         if not 0 <= o < n:
             raise IndexError("organisation slot out of range")
         return self._cells[self._bounds[o]: self._bounds[o + 1]]
+
+
+class _RowCollector(mesa.DataCollector):
+    """``model.datacollector``: a Mesa DataCollector of the weekly row's columns.
+
+    Mesa's ``collect`` calls every reporter and deep-copies its value (~40 columns, ~0.1 ms a
+    week, a tenth of a small city's step). The values are scalars the model has just put in
+    ``model._last``, so after the first (validating) call they are appended directly. Any other
+    use (agent reporters, extra model reporters) goes through Mesa's own ``collect``.
+    """
+
+    def collect(self, model):
+        mv = getattr(self, "model_vars", None)
+        if (not self._validated or self.agent_reporters or getattr(self, "agenttype_reporters", None)
+                or not isinstance(mv, dict) or mv.keys() != self.model_reporters.keys()
+                or not set(mv) <= model._last.keys()):
+            return super().collect(model)
+        if hasattr(self, "_collection_steps"):  # Mesa >= 3.5
+            self._collection_steps.append(model.time)
+        row = model._last
+        for var in mv:
+            mv[var].append(row[var])
 
 
 def make_streams(seed) -> dict[str, np.random.Generator]:
@@ -117,7 +139,7 @@ class DrugMarketModel(mesa.Model):
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
         self._build_world()
         self.initial_fingerprint = self.state.fingerprint()
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = _RowCollector(
             model_reporters={c: (lambda m, c=c: m._last.get(c)) for c in TIMESERIES_COLUMNS if c != "step"}
         )
 
@@ -566,21 +588,10 @@ class DrugMarketModel(mesa.Model):
         s.o_violence_attr[:] = 0.75 * s.o_violence_attr + 0.25 * s.o_attributed
         s.o_sales_avg[:] = 0.7 * s.o_sales_avg + 0.3 * s.o_sales
         s.o_revenue_avg[:] = 0.7 * s.o_revenue_avg + 0.3 * s.o_revenue
-        s.cell_violence[:] = 0.8 * s.cell_violence + s.cell_incidents
-        # turf: organisation with most street dealers in each cell
-        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
-        key = s.d_cell[street].astype(np.int64) * s.max_orgs + s.d_org[street]
-        uk, cnt = np.unique(key, return_counts=True)
-        cells, owner = uk // s.max_orgs, uk % s.max_orgs
-        # per cell the owner with most dealers (ties: lowest slot): sort by cell, then -count
-        o2 = np.lexsort((owner, -cnt, cells))
-        first = np.ones(o2.size, bool)
-        first[1:] = cells[o2][1:] != cells[o2][:-1]
-        control = np.full(s.ncell, -1, np.int32)
-        control[cells[o2][first]] = owner[o2][first]
-        changed = control != s.cell_control
-        s.cell_control_since[changed] = t
-        s.cell_control[:] = control
+        decay_add(s.cell_violence, 0.8, s.cell_incidents)
+        # turf: organisation with most street dealers in each cell (ties: lowest slot)
+        turf_control(s.d_active, s.d_jail_until, s.d_cell, s.d_org, t, s.max_orgs, s.cell_control,
+                     s.cell_control_since, self._work.key_buf)
 
     def _record(self, t: int) -> None:
         s, c, life = self.state, self.c, self.life

@@ -332,11 +332,18 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
     street = (s.d_active == 1) & (s.d_jail_until <= step)
     so = np.bincount(s.d_org[street], weights=s.d_stockout[street].astype(float), minlength=s.max_orgs)
     groups = _group_by_org(s, np.flatnonzero(street))
-    for o in np.flatnonzero((s.o_active == 1) & (s.o_street > 0)):
+    # only organisations that draw or change something: stock-outs to hire for, or lieutenants
+    # to promote (the others make no draws: skipping them leaves every stream as it was)
+    lieutenants = np.bincount(s.d_org[street & (s.d_rank == LIEUTENANT)], minlength=s.max_orgs)
+    busy = (s.o_active == 1) & (s.o_street > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hires = po.recruit_rate * np.maximum(s.o_members, 1) * (so / s.o_street) > 0
+    busy &= hires | (np.round(po.lieutenant_ratio * s.o_members) > lieutenants)
+    for o in np.flatnonzero(busy):
         o = int(o)
-        members = groups(o)  # street members, ascending slots (recruits join only their own organisation)
         share = so[o] / s.o_street[o]
         lam = po.recruit_rate * max(int(s.o_members[o]), 1) * share
+        members = groups(o)  # street members, ascending slots (recruits join only their own organisation)
         n = int(rng.poisson(lam)) if lam > 0 else 0
         if po.recruit_cost > 0:
             n = min(n, int(max(0.0, s.o_cash[o]) // po.recruit_cost))
@@ -361,9 +368,10 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
                 members = np.sort(np.concatenate([members, np.asarray(hired, dtype=members.dtype)]))
         # keep the middle management
         want = int(round(po.lieutenant_ratio * s.o_members[o]))
-        have = int(np.sum(s.d_rank[members] == LIEUTENANT))
-        pool = members[s.d_rank[members] == DEALER]
-        if want > have and pool.size:
-            pick = rng.choice(pool, size=min(want - have, pool.size), replace=False)
-            s.d_rank[pick] = LIEUTENANT
+        have = int(lieutenants[o])  # recruits start as dealers: the count from the start of the round holds
+        if want > have:
+            pool = members[s.d_rank[members] == DEALER]
+            if pool.size:
+                pick = rng.choice(pool, size=min(want - have, pool.size), replace=False)
+                s.d_rank[pick] = LIEUTENANT
     count_members(s, step)

@@ -236,6 +236,7 @@ class Workspace:
     cand_start: np.ndarray  # int64[len(home_cells)+1]: candidate lists (CSR offsets)
     cand: np.ndarray  # float64[:, 2]: candidates (full price, bucket index)
     u_cell_seen: np.ndarray  # copy of u_cell the home cells were computed from
+    key_buf: np.ndarray  # int64[max_dealers]: sort keys (turf control)
     n_districts: int
 
     def grow_candidates(self, need: int) -> None:
@@ -260,6 +261,7 @@ def allocate_workspace(s: State) -> Workspace:
         cand_start=np.zeros(cells.size + 1, np.int64),
         cand=np.empty((0, 2), np.float64),
         u_cell_seen=s.u_cell.copy(),
+        key_buf=np.empty(s.max_dealers, np.int64),
         n_districts=int(s.cell_district.max()) + 1,
     )
     ws.grow_candidates(4 * cells.size)

@@ -144,3 +144,42 @@ def district_sales_hhi(dealers, d_cell, d_org, d_sales, cell_district, n_distric
             sq[j] = q * q
         local_hhi[dist] = _pairwise(cols, sq, 0, m, 0, n_org_slots, acc) * 10000.0
     return n_districts
+
+
+@njit(cache=True)
+def turf_control(d_active, d_jail_until, d_cell, d_org, step, n_org_slots, cell_control, cell_control_since,
+                 key_buf):
+    """Each cell's controller: the organisation with most street dealers there (ties: lowest slot),
+    -1 where there are none; ``cell_control_since`` is set to ``step`` where the controller changed.
+    ``key_buf`` (int64[max_dealers]) is scratch. Equals, bit for bit, ``np.unique`` of the
+    (cell, organisation) keys with counts and a lexsort by (cell, -count, organisation)."""
+    n = 0
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1 and d_jail_until[d] <= step:
+            key_buf[n] = np.int64(d_cell[d]) * n_org_slots + d_org[d]
+            n += 1
+    keys = np.sort(key_buf[:n])
+    j = 0
+    for c in range(cell_control.shape[0]):
+        new = -1
+        if j < n and keys[j] // n_org_slots == c:
+            best_cnt = 0
+            while j < n and keys[j] // n_org_slots == c:
+                k = keys[j]
+                cnt = 0
+                while j < n and keys[j] == k:
+                    cnt += 1
+                    j += 1
+                if cnt > best_cnt:  # organisations come in ascending order: ties keep the lowest
+                    best_cnt = cnt
+                    new = k - c * n_org_slots
+        if new != cell_control[c]:
+            cell_control_since[c] = step
+            cell_control[c] = new
+
+
+@njit(cache=True)
+def decay_add(values, weight, added):
+    """``values[:] = weight * values + added`` in place (no temporaries)."""
+    for i in range(values.shape[0]):
+        values[i] = weight * values[i] + added[i]
