@@ -36,6 +36,7 @@ from .kernels import policing as k_policing
 from .kernels import violence as k_violence
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import bucket_cells, build_candidates, market_round, retail_market, update_prices
+from .kernels.books import learn, settle_sales
 from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
@@ -464,26 +465,23 @@ class DrugMarketModel(mesa.Model):
                 int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.cand_start, wk.cand,
                 s.cell_sales, s.cell_unmet, u.loyalty_discount, u.reference_price, 3, self.streams["market"],
                 wk.market)
-        revenue = s.d_sales * s.d_price
-        self.ledger["sold"] += sold
-        self.ledger["revenue"] += float(revenue.sum())
         # member dealers hand the organisation its share of the retail margin
+        revenue = wk.revenue
+        settle_sales(s.d_active, s.d_org, s.d_sales, s.d_price, s.d_cash, sp.dealer_margin_share, sp.transfer_price,
+                     s.o_cash, s.o_sales, s.o_revenue, wk.org_scratch, revenue)
+        revenue_total = float(revenue.sum())
+        self.ledger["sold"] += sold
+        self.ledger["revenue"] += revenue_total
         act = s.d_active == 1
-        remit = np.where(act, (1.0 - sp.dealer_margin_share) * np.maximum(s.d_price - sp.transfer_price, 0.0)
-                         * s.d_sales, 0.0)
-        s.d_cash -= remit
-        org = np.where(act, s.d_org, 0)
-        s.o_cash += np.bincount(org, weights=remit, minlength=s.max_orgs)
-        s.o_sales[:] = np.bincount(org, weights=np.where(act, s.d_sales, 0.0), minlength=s.max_orgs)
-        s.o_revenue[:] = np.bincount(org, weights=np.where(act, revenue, 0.0), minlength=s.max_orgs)
-        unit_cost = np.full(s.max_orgs, sp.transfer_price)
+        unit_cost = wk.unit_cost
+        unit_cost[:] = sp.transfer_price
         update_prices(s.d_active, s.d_jail_until, t, s.d_cell, s.d_org, s.d_price, s.d_sales, s.d_sales_avg,
                       s.d_inv, s.d_stockout, unit_cost, s.cell_police, s.cell_dealers, sp.risk_premium,
                       e.arrest_k, sp.price_adjustment, 0.3)
         self.c["quantity_sold"] = sold
         self.c["unmet_demand"] = unmet
         self.c["users_served_share"] = served / max(s.u_cell.size, 1)
-        self.c["retail_price"] = float(revenue.sum() / sold) if sold > 0 else float(
+        self.c["retail_price"] = float(revenue_total / sold) if sold > 0 else float(
             np.mean(s.d_price[act])) if act.any() else np.nan
         # concentration of this week's sales
         shares = s.o_sales[s.o_active == 1]
@@ -567,27 +565,11 @@ class DrugMarketModel(mesa.Model):
         """
         s, po = self.state, self.params.organizations
         wd = po.learning_discount
-        active = s.o_active == 1
-        s.o_trade_num[:] = wd * s.o_trade_num + s.o_arrests
-        s.o_trade_den[:] = wd * s.o_trade_den + s.o_street + s.o_arrests
-        violent = active & (self._record_at_allocation >= RECENT_VIOLENCE)
-        base = s.o_exposure_base
-        surge = s.o_exposure > (1.0 + po.response_threshold) * np.maximum(base, 1e-9)
-        event = (surge | (s.o_focus > 0.5)) & violent
         vic = 1.0 if self.announced_target >= 0 else po.vicarious_weight
-        top = np.zeros(s.max_orgs, bool)
-        if self._top_violent >= 0:
-            top[self._top_violent] = True
-        for is_top, num, den in ((True, s.o_vtop_num, s.o_vtop_den), (False, s.o_voth_num, s.o_voth_den)):
-            cases = violent & (top == is_top)
-            own_v = cases.astype(float)
-            own_e = (event & cases).astype(float)
-            num[:] = wd * num + own_e + vic * (own_e.sum() - own_e)
-            den[:] = wd * den + own_v + vic * (own_v.sum() - own_v)
-        s.o_exposure_base[:] = np.where(base > 0, 0.8 * base + 0.2 * s.o_exposure, s.o_exposure)
-        s.o_violence_attr[:] = 0.75 * s.o_violence_attr + 0.25 * s.o_attributed
-        s.o_sales_avg[:] = 0.7 * s.o_sales_avg + 0.3 * s.o_sales
-        s.o_revenue_avg[:] = 0.7 * s.o_revenue_avg + 0.3 * s.o_revenue
+        learn(s.o_active, self._record_at_allocation, self._top_violent, RECENT_VIOLENCE, wd, vic,
+              po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
+              s.o_exposure_base, s.o_focus, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
+              s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue)
         decay_add(s.cell_violence, 0.8, s.cell_incidents)
         # turf: organisation with most street dealers in each cell (ties: lowest slot)
         turf_control(s.d_active, s.d_jail_until, s.d_cell, s.d_org, t, s.max_orgs, s.cell_control,
@@ -600,6 +582,8 @@ class DrugMarketModel(mesa.Model):
         members = s.o_members[active]
         jailed = (s.d_active == 1) & (s.d_jail_until > t)
         controlled = s.cell_control >= 0
+        w = np.where(active, s.o_members, 0).astype(float)
+        weights = (w, w.sum())
         row = {
             "step": t,
             "homicides": c["turf_deaths"] + life.succession_deaths + c["officers_killed"],
@@ -638,9 +622,9 @@ class DrugMarketModel(mesa.Model):
             "leader_removals": life.leader_removals,
             "splits": life.splits,
             "entrants": life.entrants,
-            "perceived_arrest_risk": self._belief(s.o_trade_num, s.o_trade_den),
-            "perceived_response_top": self._belief(s.o_vtop_num, s.o_vtop_den),
-            "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den),
+            "perceived_arrest_risk": self._belief(s.o_trade_num, s.o_trade_den, weights),
+            "perceived_response_top": self._belief(s.o_vtop_num, s.o_vtop_den, weights),
+            "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den, weights),
             "policy_target": self.announced_target,
         }
         self._rows.append(row)
@@ -648,13 +632,18 @@ class DrugMarketModel(mesa.Model):
         self._sync_agents()
         self.datacollector.collect(self)
 
-    def _belief(self, num: np.ndarray, den: np.ndarray) -> float:
+    def _belief(self, num: np.ndarray, den: np.ndarray, weights=None) -> float:
+        """Member-weighted mean of a learned risk over active organisations. ``weights``:
+        ``(w, w.sum())`` when already computed (the same for the three beliefs of a week)."""
         s, po = self.state, self.params.organizations
-        w = np.where(s.o_active == 1, s.o_members, 0).astype(float)
-        if w.sum() <= 0:
+        if weights is None:
+            w = np.where(s.o_active == 1, s.o_members, 0).astype(float)
+            weights = (w, w.sum())
+        w, total = weights
+        if total <= 0:
             return float("nan")
         risk = (num + po.prior_a) / (den + po.prior_a + po.prior_b)
-        return float((risk * w).sum() / w.sum())
+        return float((risk * w).sum() / total)
 
     # ---------------------------------------------------------------- outputs
     def timeseries(self) -> pd.DataFrame:

@@ -12,8 +12,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels.books import count_members as _count_members
+from .kernels.books import leaderless as _leaderless
+from .kernels.books import recruitment_round as _recruitment_round
 from .kernels.grid import chebyshev, first_zero, random_cell_near
 from .state import DEALER, LEADER, LIEUTENANT, State
+
+# random_cell_near run as Python (its draws are rng.integers, as in the kernel): called once
+# per recruit, where unboxing the generator for the compiled version costs more than the work
+_cell_near_py = getattr(random_cell_near, "py_func", random_cell_near)
 
 
 @dataclass
@@ -99,10 +106,7 @@ def draw_ruthlessness(rng: np.random.Generator, mean: float, cv: float, size=Non
 
 def count_members(s: State, step: int) -> None:
     """Refresh ``o_members`` (street + prison) and ``o_street``."""
-    act = s.d_active == 1
-    s.o_members[:] = np.bincount(s.d_org[act], minlength=s.max_orgs)
-    street = act & (s.d_jail_until <= step)
-    s.o_street[:] = np.bincount(s.d_org[street], minlength=s.max_orgs)
+    _count_members(s.d_active, s.d_org, s.d_jail_until, step, s.o_members, s.o_street)
 
 
 def release_prisoners(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
@@ -194,7 +198,8 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
     ``succession_violence`` fights per faction.
     """
     po = p.organizations
-    for o in np.flatnonzero(s.o_active == 1):
+    # organisations whose leader is gone (no other organisation's succession can change that)
+    for o in _leaderless(s.o_active, s.o_leader, s.d_active, s.d_org, s.d_jail_until, step):
         o = int(o)
         if not _leader_gone(s, o, step):
             continue
@@ -329,21 +334,19 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
     the organisation's mean dealer sales); a recruit starts near a random member. Lieutenants
     are promoted to keep ``lieutenant_ratio``."""
     po = p.organizations
-    street = (s.d_active == 1) & (s.d_jail_until <= step)
-    so = np.bincount(s.d_org[street], weights=s.d_stockout[street].astype(float), minlength=s.max_orgs)
-    groups = _group_by_org(s, np.flatnonzero(street))
-    # only organisations that draw or change something: stock-outs to hire for, or lieutenants
-    # to promote (the others make no draws: skipping them leaves every stream as it was)
-    lieutenants = np.bincount(s.d_org[street & (s.d_rank == LIEUTENANT)], minlength=s.max_orgs)
-    busy = (s.o_active == 1) & (s.o_street > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hires = po.recruit_rate * np.maximum(s.o_members, 1) * (so / s.o_street) > 0
-    busy &= hires | (np.round(po.lieutenant_ratio * s.o_members) > lieutenants)
-    for o in np.flatnonzero(busy):
+    # per organisation: street dealers who stocked out, street lieutenants, street members; and
+    # the organisations that may draw or change something (the others make no draws: skipping
+    # them leaves every stream as it was)
+    so, lieutenants, busy, slots, bounds = _recruitment_round(
+        s.d_active, s.d_jail_until, s.d_org, s.d_stockout, s.d_rank, step, s.o_active, s.o_members,
+        po.recruit_rate, po.lieutenant_ratio, LIEUTENANT)
+    for o in busy:
         o = int(o)
+        if not s.o_street[o] > 0:
+            continue
         share = so[o] / s.o_street[o]
         lam = po.recruit_rate * max(int(s.o_members[o]), 1) * share
-        members = groups(o)  # street members, ascending slots (recruits join only their own organisation)
+        members = slots[bounds[o]: bounds[o + 1]]  # street members, ascending (recruits join only their own org)
         n = int(rng.poisson(lam)) if lam > 0 else 0
         if po.recruit_cost > 0:
             n = min(n, int(max(0.0, s.o_cash[o]) // po.recruit_cost))
@@ -355,7 +358,8 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
             hired = []
             for _ in range(n):
                 near = int(s.d_cell[members[rng.integers(members.size)]])
-                c = int(random_cell_near(near, 2, s.width, s.height, s.torus, rng))
+                # the kernel's own Python version: the same draws, without unboxing the generator
+                c = int(_cell_near_py(near, 2, s.width, s.height, s.torus, rng))
                 d = new_dealer(s, c, o, DEALER, price, p.market.initial_dealer_cash)
                 if d < 0:
                     break

@@ -237,6 +237,9 @@ class Workspace:
     cand: np.ndarray  # float64[:, 2]: candidates (full price, bucket index)
     u_cell_seen: np.ndarray  # copy of u_cell the home cells were computed from
     key_buf: np.ndarray  # int64[max_dealers]: sort keys (turf control)
+    revenue: np.ndarray  # float64[max_dealers]: this week's revenue by dealer slot
+    org_scratch: np.ndarray  # float64[max_orgs]
+    unit_cost: np.ndarray  # float64[max_orgs]
     n_districts: int
 
     def grow_candidates(self, need: int) -> None:
@@ -262,6 +265,9 @@ def allocate_workspace(s: State) -> Workspace:
         cand=np.empty((0, 2), np.float64),
         u_cell_seen=s.u_cell.copy(),
         key_buf=np.empty(s.max_dealers, np.int64),
+        revenue=np.zeros(s.max_dealers),
+        org_scratch=np.zeros(s.max_orgs),
+        unit_cost=np.zeros(s.max_orgs),
         n_districts=int(s.cell_district.max()) + 1,
     )
     ws.grow_candidates(4 * cells.size)

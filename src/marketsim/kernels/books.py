@@ -1,0 +1,165 @@
+"""Organisation bookkeeping of the weekly schedule as compiled loops.
+
+These were a dozen numpy expressions each over the dealer and organisation slot pools;
+at 10^4 users each expression costs a few microseconds of interpreter and allocation
+overhead, at 10^6 users (200,000 slots) a few hundred microseconds of memory traffic. The
+loops below compute the same values with the same floating-point operations in the same
+order (element-wise arithmetic; sums that ``np.bincount`` accumulates in slot order), so
+results are bit-identical.
+"""
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def settle_sales(d_active, d_org, d_sales, d_price, d_cash, dealer_margin_share, transfer_price,
+                 o_cash, o_sales, o_revenue, remit_by_org, revenue):
+    """After the market: ``revenue = d_sales * d_price`` (every slot); member dealers remit
+    ``(1 - dealer_margin_share) * max(price - transfer_price, 0) * sales`` to their organisation;
+    ``o_sales`` and ``o_revenue`` are the week's totals by organisation. ``remit_by_org``
+    (float64[max_orgs]) is scratch. Same as::
+
+        revenue = d_sales * d_price
+        remit = np.where(act, (1 - share) * np.maximum(d_price - transfer, 0) * d_sales, 0)
+        d_cash -= remit
+        org = np.where(act, d_org, 0)
+        o_cash += np.bincount(org, weights=remit, minlength=max_orgs)
+        o_sales[:] = np.bincount(org, weights=np.where(act, d_sales, 0), minlength=max_orgs)
+        o_revenue[:] = np.bincount(org, weights=np.where(act, revenue, 0), minlength=max_orgs)
+    """
+    no = o_cash.shape[0]
+    for o in range(no):
+        remit_by_org[o] = 0.0
+        o_sales[o] = 0.0
+        o_revenue[o] = 0.0
+    keep = 1.0 - dealer_margin_share
+    for d in range(d_active.shape[0]):
+        rev = d_sales[d] * d_price[d]
+        revenue[d] = rev
+        if d_active[d] == 1:
+            o = d_org[d]
+            remit = keep * max(d_price[d] - transfer_price, 0.0) * d_sales[d]
+            d_cash[d] -= remit
+            remit_by_org[o] += remit
+            o_sales[o] += d_sales[d]
+            o_revenue[o] += rev
+        else:
+            # an inactive slot adds 0.0 to organisation 0 in the numpy version: no change
+            d_cash[d] -= 0.0
+    for o in range(no):
+        o_cash[o] += remit_by_org[o]
+
+
+@njit(cache=True)
+def learn(o_active, record, top_violent, recent, wd, vic, response_threshold,
+          o_arrests, o_street, o_trade_num, o_trade_den, o_exposure, o_exposure_base, o_focus,
+          o_vtop_num, o_vtop_den, o_voth_num, o_voth_den, o_violence_attr, o_attributed,
+          o_sales_avg, o_sales, o_revenue_avg, o_revenue):
+    """Organisations' learning step (:meth:`DrugMarketModel._learning`), element-wise as there."""
+    no = o_active.shape[0]
+    # counts of cases and events (sums of 0/1: exact in any order)
+    n_case = [0.0, 0.0]
+    n_event = [0.0, 0.0]
+    for o in range(no):
+        violent = o_active[o] == 1 and record[o] >= recent
+        if violent:
+            t = 0 if o == top_violent else 1
+            n_case[t] += 1.0
+            surge = o_exposure[o] > (1.0 + response_threshold) * max(o_exposure_base[o], 1e-9)
+            if surge or o_focus[o] > 0.5:
+                n_event[t] += 1.0
+    for o in range(no):
+        o_trade_num[o] = wd * o_trade_num[o] + o_arrests[o]
+        o_trade_den[o] = wd * o_trade_den[o] + o_street[o] + o_arrests[o]
+        violent = o_active[o] == 1 and record[o] >= recent
+        base = o_exposure_base[o]
+        event = violent and (o_exposure[o] > (1.0 + response_threshold) * max(base, 1e-9) or o_focus[o] > 0.5)
+        is_top = o == top_violent
+        for t in range(2):
+            case = violent and (is_top == (t == 0))
+            own_v = 1.0 if case else 0.0
+            own_e = 1.0 if (event and case) else 0.0
+            if t == 0:
+                o_vtop_num[o] = wd * o_vtop_num[o] + own_e + vic * (n_event[0] - own_e)
+                o_vtop_den[o] = wd * o_vtop_den[o] + own_v + vic * (n_case[0] - own_v)
+            else:
+                o_voth_num[o] = wd * o_voth_num[o] + own_e + vic * (n_event[1] - own_e)
+                o_voth_den[o] = wd * o_voth_den[o] + own_v + vic * (n_case[1] - own_v)
+        o_exposure_base[o] = 0.8 * base + 0.2 * o_exposure[o] if base > 0 else o_exposure[o]
+        o_violence_attr[o] = 0.75 * o_violence_attr[o] + 0.25 * o_attributed[o]
+        o_sales_avg[o] = 0.7 * o_sales_avg[o] + 0.3 * o_sales[o]
+        o_revenue_avg[o] = 0.7 * o_revenue_avg[o] + 0.3 * o_revenue[o]
+
+
+@njit(cache=True)
+def count_members(d_active, d_org, d_jail_until, step, o_members, o_street):
+    """``o_members``: active dealers of each organisation (street and prison); ``o_street``: on the street."""
+    o_members[:] = 0
+    o_street[:] = 0
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1:
+            o = d_org[d]
+            o_members[o] += 1
+            if d_jail_until[d] <= step:
+                o_street[o] += 1
+
+
+@njit(cache=True)
+def leaderless(o_active, o_leader, d_active, d_org, d_jail_until, step):
+    """Active organisations (ascending) whose leader is gone: none named, dead, gone over to
+    another organisation or in prison."""
+    out = np.empty(o_active.shape[0], np.int64)
+    n = 0
+    for o in range(o_active.shape[0]):
+        if o_active[o] != 1:
+            continue
+        L = o_leader[o]
+        if L < 0 or d_active[L] == 0 or d_org[L] != o or d_jail_until[L] > step:
+            out[n] = o
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True)
+def recruitment_round(d_active, d_jail_until, d_org, d_stockout, d_rank, step, o_active, o_members,
+                      recruit_rate, lieutenant_ratio, lieutenant_rank):
+    """What :func:`marketsim.organizations.recruit` needs before its loop over organisations.
+
+    Returns ``(stockouts, lieutenants, candidates, slots, bounds)``: per organisation the street
+    dealers who ran out of stock (float, as ``np.bincount`` with weights gives) and the street
+    lieutenants; the organisations that may draw or change something (those with
+    stock-outs to hire for or lieutenants to promote, exactly); and the street dealers grouped by
+    organisation, ascending slots within each (``slots[bounds[o]:bounds[o + 1]]``).
+    """
+    no = o_active.shape[0]
+    stockouts = np.zeros(no)
+    lieutenants = np.zeros(no, np.int64)
+    bounds = np.zeros(no + 1, np.int64)
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1 and d_jail_until[d] <= step:
+            o = d_org[d]
+            stockouts[o] += d_stockout[d]
+            if d_rank[d] == lieutenant_rank:
+                lieutenants[o] += 1
+            bounds[o + 1] += 1
+    for o in range(no):
+        bounds[o + 1] += bounds[o]
+    slots = np.empty(bounds[no], np.int64)
+    fill = bounds[:no].copy()
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1 and d_jail_until[d] <= step:
+            o = d_org[d]
+            slots[fill[o]] = d
+            fill[o] += 1
+    candidates = np.empty(no, np.int64)
+    n = 0
+    for o in range(no):
+        if o_active[o] != 1 or bounds[o + 1] == bounds[o]:
+            continue
+        hires = recruit_rate > 0.0 and stockouts[o] > 0.0
+        promote = round(lieutenant_ratio * o_members[o]) > lieutenants[o]  # round half to even, as Python's
+        if hires or promote:
+            candidates[n] = o
+            n += 1
+    return stockouts, lieutenants, candidates[:n], slots, bounds
