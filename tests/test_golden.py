@@ -162,3 +162,226 @@ if __name__ == "__main__":  # print the current digests (to re-record them)
     for world in WORLDS:
         for policy in POLICIES:
             print(world, policy, *digests(world, policy))
+
+
+# ----------------------------------------------------------------------------------------------
+# The fast formulations against the reference ones, and every new kernel against its .py_func.
+
+import copy  # noqa: E402
+
+from marketsim.kernels import books, measure  # noqa: E402
+from marketsim.kernels import grid as kgrid  # noqa: E402
+from marketsim.kernels import market as kmarket  # noqa: E402
+from marketsim.state import allocate_workspace  # noqa: E402
+
+
+def _mid_run(overrides, policy="aggressive_interdiction", weeks=15):
+    """A model stopped just before its retail market (dealers bucketed, officers posted)."""
+    sc = parse_scenario({}, overrides=overrides + [f"enforcement.policy={policy}"])
+    m = DrugMarketModel(sc, seed=SEED)
+    m.run(weeks)
+    t = m.steps + 1
+    m._begin_week(t)
+    m._import_and_interdiction(t)
+    m._allocate_enforcement(t)
+    m._corruption(t)
+    return m
+
+
+def _fast_market(m, s, rng, py=False):
+    u = m.params.users
+    wk = allocate_workspace(s)
+    f = (lambda k: k.py_func) if py else (lambda k: k)
+    f(kmarket.bucket_cells)(s.cell_start, s.ncell, wk.b_cell)
+    need = f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_cell, s.cell_list, s.d_price,
+                                       s.cell_police, s.width, s.height, s.torus, u.search_radius, u.travel_cost,
+                                       u.risk_cost, wk.cand_start, wk.cand)
+    if need > wk.cand.shape[0]:
+        wk.grow_candidates(need)
+        f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_cell, s.cell_list, s.d_price,
+                                    s.cell_police, s.width, s.height, s.torus, u.search_radius, u.travel_cost,
+                                    u.risk_cost, wk.cand_start, wk.cand)
+    return f(kmarket.market_round)(
+        wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price,
+        s.d_cash, s.d_sales, s.d_stockout, int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.cand_start,
+        wk.cand, s.cell_sales, s.cell_unmet, u.loyalty_discount, u.reference_price, 3, rng, wk.market)
+
+
+def _reference_market(m, s, rng):
+    u = m.params.users
+    return kmarket.retail_market(
+        s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price, s.d_cash,
+        s.d_sales, s.d_stockout, s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet, s.width,
+        s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount, u.reference_price, 3,
+        rng)
+
+
+MARKET_ARRAYS = ("u_supplier", "u_bought", "d_inv", "d_cash", "d_sales", "d_stockout", "cell_sales", "cell_unmet")
+
+
+@pytest.mark.parametrize("extra", [[], ["world.torus=true"], ["world.torus=true", "users.search_radius=1"],
+                                   ["users.search_radius=0", "users.loyalty_discount=0"]])
+def test_market_round_equals_reference_scan(extra):
+    """Candidate lists + gather/match/scatter give exactly the reference per-user scan, and the same draws."""
+    m = _mid_run(LONG + extra)
+    results = []
+    for run in (_reference_market, _fast_market, lambda m, s, rng: _fast_market(m, s, rng, py=True)):
+        s = copy.deepcopy(m.state)
+        rng = np.random.default_rng(11)
+        out = run(m, s, rng)
+        results.append((out, {a: getattr(s, a).copy() for a in MARKET_ARRAYS}, rng.bit_generator.state))
+    (r0, a0, g0) = results[0]
+    assert r0[0] > 0
+    for r, a, g in results[1:]:
+        assert r == r0 and g == g0
+        for name in MARKET_ARRAYS:
+            np.testing.assert_array_equal(a[name], a0[name], err_msg=name)
+
+
+def test_small_torus_falls_back_to_reference_scan():
+    """On a torus narrower than a user's reach (cells seen twice), the model uses the reference scan."""
+    sc = parse_scenario({}, overrides=["world.width=7", "world.height=7", "world.torus=true", "world.users=200",
+                                       "world.dealers=10", "world.organizations=2", "world.district_size=5",
+                                       "enforcement.officers=3"])
+    m = DrugMarketModel(sc, seed=1)
+    m.run(5)
+    assert m.timeseries()["quantity_sold"].gt(0).all()
+
+
+def _same(f, make, seed=5):
+    outs = []
+    for fn in (f, f.py_func):
+        args = make()
+        rng = np.random.default_rng(seed)
+        res = fn(*args, rng) if "rng" in f.py_func.__code__.co_varnames[:f.py_func.__code__.co_argcount] else fn(*args)
+        outs.append((res, args, rng.bit_generator.state))
+    (r1, a1, g1), (r2, a2, g2) = outs
+    if isinstance(r1, tuple):
+        for x, y in zip(r1, r2):
+            np.testing.assert_array_equal(x, y)
+    else:
+        np.testing.assert_array_equal(r1, r2)
+    for x, y in zip(a1, a2):
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y)
+    assert g1 == g2
+
+
+def test_bookkeeping_kernels_match_their_python():
+    m = _mid_run(LONG, weeks=20)
+    s0, t = m.state, m.steps + 1
+    po = m.params.organizations
+
+    def st():
+        return copy.deepcopy(s0)
+
+    def settle():
+        s = st()
+        return (s.d_active, s.d_org, s.d_sales, s.d_price, s.d_cash, 0.3, 45.0, s.o_cash, s.o_sales, s.o_revenue,
+                np.zeros(s.max_orgs), np.zeros(s.max_dealers))
+
+    _same(books.settle_sales, settle)
+
+    def learn():
+        s = st()
+        rec = np.where(s.o_active == 1, s.o_violence_attr, -1.0)
+        return (s.o_active, rec, int(np.argmax(rec)), 0.05, po.learning_discount, po.vicarious_weight,
+                po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
+                s.o_exposure_base, s.o_focus, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
+                s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue)
+
+    _same(books.learn, learn)
+    _same(books.count_members, lambda: (lambda s: (s.d_active, s.d_org, s.d_jail_until, t, s.o_members,
+                                                   s.o_street))(st()))
+    _same(books.leaderless, lambda: (lambda s: (s.o_active, s.o_leader, s.d_active, s.d_org, s.d_jail_until,
+                                                t))(st()))
+    _same(books.recruitment_round, lambda: (lambda s: (s.d_active, s.d_jail_until, s.d_org, s.d_stockout,
+                                                       s.d_rank, t, s.o_active, s.o_members, 0.08, 0.08, 1))(st()))
+    _same(measure.turf_control, lambda: (lambda s: (s.d_active, s.d_jail_until, s.d_cell, s.d_org, t,
+                                                    s.max_orgs, s.cell_control, s.cell_control_since,
+                                                    np.zeros(s.max_dealers, np.int64)))(st()))
+    _same(measure.decay_add, lambda: (lambda s: (s.cell_violence, 0.8, s.cell_incidents + 1))(st()))
+    _same(kgrid.first_zero, lambda: (st().d_active,))
+    _same(kgrid.shuffle_into, lambda: (np.empty(57, np.int32), 57))
+
+
+def test_recruitment_round_matches_numpy():
+    m = _mid_run(LONG, weeks=20)
+    s, t = m.state, m.steps + 1
+    so, lts, cands, slots, bounds = books.recruitment_round(s.d_active, s.d_jail_until, s.d_org, s.d_stockout,
+                                                            s.d_rank, t, s.o_active, s.o_members, 0.08, 0.08, 1)
+    street = (s.d_active == 1) & (s.d_jail_until <= t)
+    np.testing.assert_array_equal(so, np.bincount(s.d_org[street], weights=s.d_stockout[street].astype(float),
+                                                  minlength=s.max_orgs))
+    for o in range(s.max_orgs):
+        np.testing.assert_array_equal(slots[bounds[o]:bounds[o + 1]], np.flatnonzero(street & (s.d_org == o)))
+
+
+def test_sparse_row_sums_equal_numpy_pairwise_sums():
+    """measure.row_sum reproduces numpy's pairwise summation of a mostly-zero row bit for bit."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.choice([3, 8, 9, 100, 128, 129, 136, 1000, 3006, 8192, 9000, 20019, 200060]))
+        pop = min(n, int(rng.choice([n, 300, 40])))
+        cols = np.sort(rng.choice(pop, size=int(rng.integers(1, pop + 1)), replace=False))
+        row = np.zeros(n)
+        row[cols] = rng.random(cols.size) ** 3 * 10 ** rng.uniform(-3, 3)
+        assert measure.row_sum(cols.astype(np.int64), row[cols], n) == row.sum()
+        dense = np.zeros((2, n))
+        dense[1] = row
+        assert measure.row_sum(cols.astype(np.int64), row[cols], n) == dense.sum(axis=1)[1]
+
+
+def test_district_hhi_equals_dense_table():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        ncell, nd, M = 400, int(rng.integers(1, 20)), int(rng.choice([7, 200, 3000, 20000]))
+        district = rng.integers(0, nd, ncell).astype(np.int32)
+        district[0] = nd - 1
+        d_cell = rng.integers(0, ncell, 500).astype(np.int32)
+        d_org = rng.integers(0, min(M, 50), 500).astype(np.int32)
+        d_sales = np.where(rng.random(500) < 0.5, rng.random(500) * 30, 0.0)
+        dealers = np.flatnonzero(d_sales > 0)
+        key = district[d_cell[dealers]].astype(np.int64) * M + d_org[dealers]
+        table = np.bincount(key, weights=d_sales[dealers], minlength=nd * M).reshape(nd, M)
+        ds = table.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            local = ((table / ds[:, None]) ** 2).sum(axis=1) * 10000.0
+        a, b = np.empty(nd), np.empty(nd)
+        measure.district_sales_hhi(dealers, d_cell, d_org, d_sales, district, nd, M, a, b)
+        np.testing.assert_array_equal(a, ds)
+        np.testing.assert_array_equal(b, local)
+
+
+def test_randint_is_rng_integers():
+    from numba import njit
+
+    from marketsim.kernels.rand import randint
+
+    @njit
+    def draws(rng, n, lo, span):
+        out = np.empty(n, np.int64)
+        for i in range(n):
+            out[i] = randint(rng, lo, lo + 1 + i % span)
+        return out
+
+    for lo, span in [(0, 7), (-3, 10), (0, 2**31), (5, 2**40)]:
+        r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+        got = draws(r1, 2000, lo, span)
+        want = np.array([r2.integers(lo, lo + 1 + i % span) for i in range(2000)])
+        np.testing.assert_array_equal(got, want)
+        assert r1.bit_generator.state == r2.bit_generator.state
+
+
+def test_org_cells_is_a_sequence_of_each_organisations_cells():
+    m = _mid_run(SMALL, policy="targeted_deterrence", weeks=10)
+    s, t = m.state, m.steps
+    obs = m.observe(t)
+    street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+    assert len(obs.org_cells) == s.max_orgs
+    for o in range(s.max_orgs):
+        np.testing.assert_array_equal(obs.org_cells[o], s.d_cell[street[s.d_org[street] == o]])
+    np.testing.assert_array_equal(obs.org_cells[-1], obs.org_cells[s.max_orgs - 1])
+    assert len(obs.org_cells[:3]) == 3 and len(list(obs.org_cells)) == s.max_orgs
+    with pytest.raises(IndexError):
+        obs.org_cells[s.max_orgs]
