@@ -48,8 +48,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-PROCESSES = ("import", "allocation", "corruption", "market", "policing", "violence", "succession", "entry_exit",
-             "learning", "record")
+PROCESSES = ("begin_week", "import", "allocation", "corruption", "market", "policing", "violence", "succession",
+             "entry_exit", "learning", "record")
 # steps measured per size (after warm-up): marketsim, reference
 STEPS = {1_000: (200, 20), 10_000: (100, 8), 100_000: (20, 2), 1_000_000: (8, 0)}
 REFERENCE_MAX = 100_000
@@ -99,6 +99,7 @@ def child_marketsim(n: int, steps: int) -> dict:
     first = time.perf_counter() - t0
     m.step()
     m.process_times.clear()
+    m.profiled_steps = 0
     t0 = time.perf_counter()
     m.run(steps)
     wall = time.perf_counter() - t0

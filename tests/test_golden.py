@@ -22,7 +22,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from marketsim.model import DrugMarketModel
+from marketsim.model import PROCESSES, DrugMarketModel
 from marketsim.scenario import parse_scenario
 
 SMALL = ["world.width=40", "world.height=40", "world.users=1500", "world.dealers=60", "world.organizations=4",
@@ -385,3 +385,15 @@ def test_org_cells_is_a_sequence_of_each_organisations_cells():
     assert len(obs.org_cells[:3]) == 3 and len(list(obs.org_cells)) == s.max_orgs
     with pytest.raises(IndexError):
         obs.org_cells[s.max_orgs]
+
+
+def test_profile_report_accounts_for_the_step():
+    sc = parse_scenario({}, overrides=SMALL)
+    m = DrugMarketModel(sc, seed=SEED, profile=True)
+    m.run(6)
+    rep = m.profile_report()
+    assert m.profiled_steps == 6
+    assert list(rep.index[:-1]) == list(PROCESSES) and rep.index[-1] == "total"
+    assert rep.loc["total", "seconds"] == pytest.approx(sum(m.process_times.values()))
+    assert rep.loc["total", "share"] == pytest.approx(1.0)
+    assert (rep["ns_per_agent_step"] >= 0).all()

@@ -46,8 +46,11 @@ from .state import LEADER, LIEUTENANT, State, allocate, allocate_workspace
 
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
 RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
-PROCESSES = ("import", "allocation", "corruption", "market", "policing", "violence", "succession", "entry_exit",
-             "learning", "record")
+#: the names under which ``profile=True`` times each part of a week (``model.process_times``):
+#: ``begin_week`` (counters reset, officers replaced, prisoners released), the nine processes, and
+#: ``record`` (the week's row of measurements, Mesa agents kept in step with the arrays)
+PROCESSES = ("begin_week", "import", "allocation", "corruption", "market", "policing", "violence", "succession",
+             "entry_exit", "learning", "record")
 
 
 class OrgCells(Sequence):
@@ -118,7 +121,8 @@ class DrugMarketModel(mesa.Model):
     >>> df = m.timeseries()
 
     ``seed`` defaults to the scenario's; an int or a ``numpy.random.SeedSequence``.
-    Set ``profile=True`` to time every process (``model.process_times``). The validated
+    Set ``profile=True`` to time every process: ``model.process_times`` (seconds by process,
+    cumulative) and ``model.profile_report()`` (a table with shares and ns per agent-step). The validated
     scenario is ``model.params`` (Mesa 3.5 reserves ``model.scenario`` for its own use).
     """
 
@@ -132,6 +136,7 @@ class DrugMarketModel(mesa.Model):
         self.policy = make_policy(scenario.enforcement.policy, scenario.enforcement)
         self.profile = profile
         self.process_times: dict[str, float] = defaultdict(float)
+        self.profiled_steps = 0
         self._rows: list[dict] = []
         self._last: dict = {}
         self._grid = None
@@ -280,7 +285,7 @@ class DrugMarketModel(mesa.Model):
     def step(self) -> None:
         """One week, in the order of DESIGN section 3."""
         self.week = t = self.steps
-        self._begin_week(t)
+        self._timed("begin_week", self._begin_week, t)
         self._timed("import", self._import_and_interdiction, t)
         self._timed("allocation", self._allocate_enforcement, t)
         self._timed("corruption", self._corruption, t)
@@ -291,6 +296,8 @@ class DrugMarketModel(mesa.Model):
         self._timed("entry_exit", self._entry_exit_recruitment_displacement, t)
         self._timed("learning", self._learning, t)
         self._timed("record", self._record, t)
+        if self.profile:
+            self.profiled_steps += 1
 
     def _timed(self, name, fn, t):
         if not self.profile:
@@ -299,6 +306,31 @@ class DrugMarketModel(mesa.Model):
         t0 = time.perf_counter()
         fn(t)
         self.process_times[name] += time.perf_counter() - t0
+
+    def profile_report(self) -> pd.DataFrame:
+        """Where the time went, from ``profile=True`` (or ``model.profile = True`` set later).
+
+        One row per process (see :data:`PROCESSES`) and a ``total`` row: ``seconds`` over the
+        profiled weeks, ``share`` of the total, ``ms_per_step`` and ``ns_per_agent_step`` (agents:
+        users, initial dealers and officers). ``model.process_times`` holds the raw seconds and
+        ``model.profiled_steps`` the number of weeks; clear both to start again.
+
+        >>> m = DrugMarketModel(scenario, seed=1, profile=True)
+        >>> m.run(52)
+        >>> m.profile_report()
+        """
+        w = self.params.world
+        agents = w.users + w.dealers + self.params.enforcement.officers
+        steps = max(self.profiled_steps, 1)
+        rows = [(p, self.process_times.get(p, 0.0)) for p in PROCESSES]
+        rows += [(p, v) for p, v in self.process_times.items() if p not in PROCESSES]
+        df = pd.DataFrame(rows, columns=["process", "seconds"])
+        total = df["seconds"].sum()
+        df.loc[len(df)] = ["total", total]
+        df["share"] = df["seconds"] / total if total > 0 else np.nan
+        df["ms_per_step"] = df["seconds"] / steps * 1e3
+        df["ns_per_agent_step"] = df["seconds"] / steps / agents * 1e9
+        return df.set_index("process")
 
     def run(self, steps: int | None = None, progress: bool = False) -> DrugMarketModel:
         """Run ``steps`` weeks (default: the scenario's ``world.steps``)."""
