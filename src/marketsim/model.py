@@ -36,7 +36,7 @@ from .kernels import policing as k_policing
 from .kernels import violence as k_violence
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import bucket_cells, build_candidates, market_round, retail_market, update_prices
-from .kernels.books import learn, settle_sales
+from .kernels.books import agent_changes, learn, settle_sales
 from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
@@ -250,18 +250,18 @@ class DrugMarketModel(mesa.Model):
             self._agent_uid = {"dealer": np.full(s.max_dealers, -1, np.int64),
                                "org": np.full(s.max_orgs, -1, np.int64),
                                "officer": np.full(s.f_uid.size, -1, np.int64)}
+            self._officers_on = np.ones(s.f_uid.size, np.int8)
         for kind, pool, active, uids, cls in (
-            ("dealer", self._dealer_agents, s.d_active == 1, s.d_uid, Dealer),
-            ("org", self._org_agents, s.o_active == 1, s.o_uid, Organization),
-            ("officer", self._officer_agents, np.ones(s.f_uid.size, bool), s.f_uid, Officer),
+            ("dealer", self._dealer_agents, s.d_active, s.d_uid, Dealer),
+            ("org", self._org_agents, s.o_active, s.o_uid, Organization),
+            ("officer", self._officer_agents, self._officers_on, s.f_uid, Officer),
         ):
             held = self._agent_uid[kind]
-            for slot in np.flatnonzero((held >= 0) & (~active | (held != uids))):
-                slot = int(slot)
+            gone, new = agent_changes(active, uids, held)
+            for slot in gone.tolist():
                 pool.pop(slot).remove()
                 held[slot] = -1
-            for slot in np.flatnonzero(active & (held != uids)):
-                slot = int(slot)
+            for slot in new.tolist():
                 pool[slot] = cls(self, slot, int(uids[slot]))
                 held[slot] = uids[slot]
 

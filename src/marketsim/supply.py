@@ -1,13 +1,17 @@
 """Import, interdiction and distribution to dealers (DESIGN process 1).
 
-Organisation-level bookkeeping over a few dozen organisations: vectorised numpy,
-not a hot loop. Randomness comes from the ``enforcement`` generator (inspections).
+Organisation-level bookkeeping: the per-slot arithmetic of ordering and restocking runs in
+compiled loops (:mod:`marketsim.kernels.books`, same operations in the same order as the
+numpy expressions in the docstrings); inspections are numpy draws from the ``enforcement``
+generator.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .kernels.books import distribute as _distribute
+from .kernels.books import order_volume as _order_volume
 from .state import State
 
 
@@ -21,15 +25,15 @@ def order_volume(s: State, street_members: np.ndarray, stock_weeks: float, unit_
     street dealer.
     It pays cash up front, so the order is capped by cash / unit cost.
     """
-    nd = s.max_dealers
-    on_street = (s.d_active == 1)
-    held = np.bincount(s.d_org[on_street], weights=s.d_inv[on_street], minlength=s.max_orgs)[: s.max_orgs] if nd else 0.0
-    expected = np.maximum(s.o_sales_avg * (1.0 + 0.5 * stockout_share), 10.0 * street_members)
-    want = np.maximum(0.0, 2.0 * stock_weeks * expected - s.o_stock - held)
-    afford = np.maximum(0.0, s.o_cash) / unit_cost
-    order = np.floor(np.minimum(want, afford))
-    order[s.o_active == 0] = 0.0
+    order = np.empty(s.max_orgs)
+    _order_volume(s.d_active, s.d_org, s.d_inv, s.o_active, s.o_sales_avg, s.o_stock, s.o_cash,
+                  _per_org(street_members, s.max_orgs), float(stock_weeks), _per_org(unit_cost, s.max_orgs),
+                  _per_org(stockout_share, s.max_orgs), np.empty(s.max_orgs), order)
     return order
+
+
+def _per_org(x, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=float), (n,)))
 
 
 def import_and_interdict(s: State, order: np.ndarray, import_volume: float, capacity: float, hit_rate: float,
@@ -66,20 +70,8 @@ def distribute(s: State, step: int, stock_weeks: float, transfer_price: float) -
     """Organisations restock their street dealers toward ``stock_weeks`` of each dealer's
     recent sales (at least 5 units/week), pro rata when the warehouse is short. Dealers pay
     the transfer price. Returns units distributed."""
-    street = (s.d_active == 1) & (s.d_jail_until <= step)
-    idx = np.flatnonzero(street)
-    if idx.size == 0:
-        return 0.0
-    need = np.maximum(0.0, stock_weeks * np.maximum(s.d_sales_avg[idx], 5.0) - s.d_inv[idx])
-    org = s.d_org[idx]
-    need_by_org = np.bincount(org, weights=need, minlength=s.max_orgs)
-    frac = np.divide(s.o_stock, need_by_org, out=np.zeros(s.max_orgs), where=need_by_org > 0)
-    frac = np.minimum(frac, 1.0)
-    give = need * frac[org]
-    s.d_inv[idx] += give
-    s.d_cash[idx] -= give * transfer_price
-    given = np.bincount(org, weights=give, minlength=s.max_orgs)
-    s.o_stock -= given
-    np.maximum(s.o_stock, 0.0, out=s.o_stock)  # guard -0.0 from rounding
-    s.o_cash += given * transfer_price
-    return float(given.sum())
+    given = np.empty(s.max_orgs)
+    n = _distribute(s.d_active, s.d_jail_until, s.d_org, s.d_sales_avg, s.d_inv, s.d_cash, step, s.o_stock,
+                    s.o_cash, float(stock_weeks), float(transfer_price), np.empty(s.max_dealers), np.empty(s.max_orgs),
+                    given)
+    return float(given.sum()) if n else 0.0

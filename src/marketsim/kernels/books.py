@@ -163,3 +163,110 @@ def recruitment_round(d_active, d_jail_until, d_org, d_stockout, d_rank, step, o
             candidates[n] = o
             n += 1
     return stockouts, lieutenants, candidates[:n], slots, bounds
+
+
+@njit(cache=True)
+def _np_max(a, b):
+    """``np.maximum(a, b)`` for scalars (NaN in ``a`` propagates, as in numpy)."""
+    return a if (a >= b or a != a) else b
+
+
+@njit(cache=True)
+def _np_min(a, b):
+    """``np.minimum(a, b)`` for scalars."""
+    return a if (a <= b or a != a) else b
+
+
+@njit(cache=True)
+def order_volume(d_active, d_org, d_inv, o_active, o_sales_avg, o_stock, o_cash, street_members,
+                 stock_weeks, unit_cost, stockout_share, held, order):
+    """:func:`marketsim.supply.order_volume` (see there) into ``order``; ``held`` is scratch. Same as::
+
+        act = d_active == 1
+        held = np.bincount(d_org[act], weights=d_inv[act], minlength=max_orgs)
+        expected = np.maximum(o_sales_avg * (1.0 + 0.5 * stockout_share), 10.0 * street_members)
+        want = np.maximum(0.0, 2.0 * stock_weeks * expected - o_stock - held)
+        afford = np.maximum(0.0, o_cash) / unit_cost
+        order = np.floor(np.minimum(want, afford))
+        order[o_active == 0] = 0.0
+    """
+    no = o_active.shape[0]
+    for o in range(no):
+        held[o] = 0.0
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1:
+            held[d_org[d]] += d_inv[d]
+    k = 2.0 * stock_weeks
+    for o in range(no):
+        expected = _np_max(o_sales_avg[o] * (1.0 + 0.5 * stockout_share[o]), 10.0 * street_members[o])
+        want = _np_max(0.0, k * expected - o_stock[o] - held[o])
+        afford = _np_max(0.0, o_cash[o]) / unit_cost[o]
+        order[o] = np.floor(_np_min(want, afford)) if o_active[o] != 0 else 0.0
+
+
+@njit(cache=True)
+def distribute(d_active, d_jail_until, d_org, d_sales_avg, d_inv, d_cash, step, o_stock, o_cash,
+               stock_weeks, transfer_price, need, need_by_org, given):
+    """:func:`marketsim.supply.distribute` (see there); ``need`` (float64[max_dealers]) and
+    ``need_by_org`` are scratch, ``given`` (float64[max_orgs]) receives the units each
+    organisation handed out. Returns the number of street dealers. Same as::
+
+        idx = np.flatnonzero((d_active == 1) & (d_jail_until <= step))  # none: nothing changes
+        need = np.maximum(0.0, stock_weeks * np.maximum(d_sales_avg[idx], 5.0) - d_inv[idx])
+        org = d_org[idx]
+        need_by_org = np.bincount(org, weights=need, minlength=max_orgs)
+        frac = np.minimum(np.divide(o_stock, need_by_org, out=np.zeros(max_orgs), where=need_by_org > 0), 1.0)
+        give = need * frac[org]
+        d_inv[idx] += give
+        d_cash[idx] -= give * transfer_price
+        given = np.bincount(org, weights=give, minlength=max_orgs)
+        o_stock -= given
+        np.maximum(o_stock, 0.0, out=o_stock)
+        o_cash += given * transfer_price
+    """
+    no = o_stock.shape[0]
+    for o in range(no):
+        need_by_org[o] = 0.0
+        given[o] = 0.0
+    n = 0
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1 and d_jail_until[d] <= step:
+            x = _np_max(0.0, stock_weeks * _np_max(d_sales_avg[d], 5.0) - d_inv[d])
+            need[d] = x
+            need_by_org[d_org[d]] += x
+            n += 1
+    if n == 0:
+        return 0
+    for o in range(no):  # the share of its street dealers' needs each organisation can meet
+        f = o_stock[o] / need_by_org[o] if need_by_org[o] > 0 else 0.0
+        need_by_org[o] = _np_min(f, 1.0)
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1 and d_jail_until[d] <= step:
+            o = d_org[d]
+            give = need[d] * need_by_org[o]
+            d_inv[d] += give
+            d_cash[d] -= give * transfer_price
+            given[o] += give
+    for o in range(no):
+        o_stock[o] = _np_max(o_stock[o] - given[o], 0.0)
+        o_cash[o] += given[o] * transfer_price
+    return n
+
+
+@njit(cache=True)
+def agent_changes(active, uids, held):
+    """Slots whose Mesa agent must go (``held`` names an agent, and the slot is free or now holds
+    another uid) and slots that need a new agent (occupied, and not by the held uid), ascending."""
+    n = active.shape[0]
+    gone = np.empty(n, np.int64)
+    new = np.empty(n, np.int64)
+    ng = 0
+    nn = 0
+    for i in range(n):
+        if held[i] >= 0 and (active[i] != 1 or held[i] != uids[i]):
+            gone[ng] = i
+            ng += 1
+        if active[i] == 1 and held[i] != uids[i]:
+            new[nn] = i
+            nn += 1
+    return gone[:ng], new[:nn]
