@@ -192,15 +192,14 @@ def _fast_market(m, s, rng, py=False):
     u = m.params.users
     wk = allocate_workspace(s)
     f = (lambda k: k.py_func) if py else (lambda k: k)
-    f(kmarket.bucket_cells)(s.cell_start, s.ncell, wk.b_cell)
-    need = f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_cell, s.cell_list, s.d_price,
-                                       s.cell_police, s.width, s.height, s.torus, u.search_radius, u.travel_cost,
-                                       u.risk_cost, wk.cand_start, wk.cand)
+    f(kmarket.bucket_books)(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, u.risk_cost,
+                            wk.b_cell, wk.b_x, wk.b_price, wk.b_risk)
+    need = f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
+                                       s.height, s.torus, u.search_radius, u.travel_cost, wk.cand_start, wk.cand)
     if need > wk.cand.shape[0]:
         wk.grow_candidates(need)
-        f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_cell, s.cell_list, s.d_price,
-                                    s.cell_police, s.width, s.height, s.torus, u.search_radius, u.travel_cost,
-                                    u.risk_cost, wk.cand_start, wk.cand)
+        f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
+                                    s.height, s.torus, u.search_radius, u.travel_cost, wk.cand_start, wk.cand)
     return f(kmarket.market_round)(
         wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price,
         s.d_cash, s.d_sales, s.d_stockout, int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.cand_start,

@@ -35,7 +35,7 @@ from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
 from .kernels.grid import bucket_street_dealers, officer_coverage
-from .kernels.market import bucket_cells, build_candidates, market_round, retail_market, update_prices
+from .kernels.market import bucket_books, build_candidates, market_round, retail_market, update_prices
 from .kernels.books import agent_changes, learn, settle_sales
 from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
@@ -483,11 +483,11 @@ class DrugMarketModel(mesa.Model):
         else:
             if not np.array_equal(wk.u_cell_seen, s.u_cell):  # users moved home: rebuild the home-cell index
                 self._work = wk = allocate_workspace(s)
-            bucket_cells(s.cell_start, s.ncell, wk.b_cell)
+            bucket_books(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, u.risk_cost,
+                         wk.b_cell, wk.b_x, wk.b_price, wk.b_risk)
             while True:
-                need = build_candidates(wk.home_cells, s.cell_start, wk.b_cell, s.cell_list, s.d_price,
-                                        s.cell_police, s.width, s.height, s.torus, u.search_radius, u.travel_cost,
-                                        u.risk_cost, wk.cand_start, wk.cand)
+                need = build_candidates(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
+                                        s.height, s.torus, u.search_radius, u.travel_cost, wk.cand_start, wk.cand)
                 if need <= wk.cand.shape[0]:
                     break
                 wk.grow_candidates(need)

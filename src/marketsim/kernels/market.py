@@ -215,14 +215,33 @@ def _row_segment(x0, radius, width, torus, seg):
 
 
 @njit(cache=True)
-def build_candidates(cells, cell_start, b_cell, cell_list, d_price, cell_police,
-                     width, height, torus, radius, travel_cost, risk_cost, cand_start, cand):
+def bucket_books(cell_start, ncell, cell_list, d_price, cell_police, width, risk_cost, b_cell, b_x, b_price, b_risk):
+    """Per bucket entry ``k`` (dealer ``cell_list[k]``): its cell, column, price and the risk part
+    of its full price (``risk_cost * police``), in bucket order for :func:`build_candidates`."""
+    for c in range(ncell):
+        s0 = cell_start[c]
+        s1 = cell_start[c + 1]
+        if s0 == s1:
+            continue
+        x = c % width
+        risk = risk_cost * cell_police[c]
+        for k in range(s0, s1):
+            b_cell[k] = c
+            b_x[k] = x
+            b_price[k] = d_price[cell_list[k]]
+            b_risk[k] = risk
+
+
+@njit(cache=True)
+def build_candidates(cells, cell_start, b_x, b_price, b_risk, width, height, torus, radius, travel_cost,
+                     cand_start, cand):
     """Candidate lists of every home cell in ``cells``, as CSR: entries ``cand_start[h]`` to
     ``cand_start[h + 1]`` of ``cand`` (float64[:, 2]: full price = price + travel + risk, and
-    the dealer's bucket index). Returns the number of entries needed; if that exceeds
-    ``len(cand)`` nothing past the end is written and the caller must grow ``cand`` and call
-    again. Requires ``2 * radius + 1 <= width`` on a torus (each cell within reach is then
-    visited once per row)."""
+    the dealer's bucket index), in the reference's scan order (rows, then columns, then bucket
+    order within a cell). ``b_x``, ``b_price``, ``b_risk``: from :func:`bucket_books`.
+    Returns the number of entries needed; if that exceeds ``len(cand)`` nothing past the end
+    is written and the caller must grow ``cand`` and call again. Requires
+    ``2 * radius + 1 <= width`` on a torus (each cell within reach is then visited once per row)."""
     cap = cand.shape[0]
     seg = np.empty((2, 3), np.int64)
     n = 0
@@ -243,10 +262,9 @@ def build_candidates(cells, cell_start, b_cell, cell_list, d_price, cell_police,
                 k1 = cell_start[row + seg[j, 1] + 1]
                 shift = seg[j, 2] - x0
                 for k in range(k0, k1):
-                    c = b_cell[k]
-                    dist = max(abs(c - row + shift), ady)
+                    dist = max(abs(b_x[k] + shift), ady)
                     if n < cap:
-                        cand[n, 0] = d_price[cell_list[k]] + (travel_cost * dist + risk_cost * cell_police[c])
+                        cand[n, 0] = b_price[k] + (travel_cost * dist + b_risk[k])
                         cand[n, 1] = k
                     n += 1
     cand_start[cells.shape[0]] = min(n, cap)
