@@ -19,11 +19,12 @@ Measured, each size in a fresh process:
 
 - ``setup_s``: building the model (kernels already compiled);
 - ``step_ns`` and ``process_ns``: whole step and each process (``DrugMarketModel(profile=True)``,
-  ``model.process_times``), after two warm-up steps;
+  ``model.process_times``), mean over the measured weeks after one warm-up week;
 - ``peak_bytes_per_agent``: (peak RSS - RSS before building the model) / agents, and the bytes of
   the model's own arrays (``state.nbytes()`` plus work buffers) per agent;
 - the reference (benchmarks/reference/, idiomatic Mesa) at 10^3..10^5: its ns per agent-step
-  (after one warm-up step) and the ratio reference / marketsim from the same run.
+  (after one warm-up week) and the ratio reference / marketsim over the *same weeks* of the same
+  city (seed 1; marketsim's ``step_ns_same_weeks``), from the same run of this script.
 
 Start-up, each in a fresh process with a private, initially empty ``NUMBA_CACHE_DIR``, on the
 default city (10^4 users): *cold* (import, build, first step including numba compilation) and
@@ -51,7 +52,7 @@ ROOT = os.path.dirname(HERE)
 PROCESSES = ("begin_week", "import", "allocation", "corruption", "market", "policing", "violence", "succession",
              "entry_exit", "learning", "record")
 # steps measured per size (after warm-up): marketsim, reference
-STEPS = {1_000: (200, 20), 10_000: (100, 8), 100_000: (20, 2), 1_000_000: (8, 0)}
+STEPS = {1_000: (200, 50), 10_000: (100, 20), 100_000: (20, 3), 1_000_000: (8, 0)}
 REFERENCE_MAX = 100_000
 
 
@@ -80,7 +81,7 @@ def _peak_bytes() -> int:
 
 
 # ------------------------------------------------------------------------ child processes
-def child_marketsim(n: int, steps: int) -> dict:
+def child_marketsim(n: int, steps: int, same_weeks: int) -> dict:
     import gc
 
     from marketsim.model import DrugMarketModel
@@ -95,21 +96,27 @@ def child_marketsim(n: int, steps: int) -> dict:
     m = DrugMarketModel(sc, seed=1, profile=True)
     setup = time.perf_counter() - t0
     t0 = time.perf_counter()
-    m.step()
+    m.step()  # warm-up week (as for the reference)
     first = time.perf_counter() - t0
-    m.step()
     m.process_times.clear()
     m.profiled_steps = 0
-    t0 = time.perf_counter()
-    m.run(steps)
-    wall = time.perf_counter() - t0
+    times = []
+    for _ in range(max(steps, same_weeks)):
+        t0 = time.perf_counter()
+        m.step()
+        times.append(time.perf_counter() - t0)
     peak = _peak_bytes()
     a = agents_of(n)
     arrays = m.state.nbytes() + m._work.nbytes()
+    k = m.profiled_steps
     return {
-        "users": n, "agents": a, "steps": steps, "setup_s": setup, "first_step_s": first,
-        "step_s": wall / steps, "step_ns": wall / steps / a * 1e9,
-        "process_ns": {k: m.process_times[k] / steps / a * 1e9 for k in PROCESSES},
+        "users": n, "agents": a, "steps": len(times), "setup_s": setup, "first_step_s": first,
+        "step_s": sum(times) / len(times), "step_ns": sum(times) / len(times) / a * 1e9,
+        "step_ns_min": min(times) / a * 1e9,
+        # the weeks the reference is timed on (weeks 2 .. 1 + same_weeks), for the ratio
+        "same_weeks": same_weeks, "step_ns_same_weeks": (sum(times[:same_weeks]) / same_weeks / a * 1e9
+                                                         if same_weeks else None),
+        "process_ns": {p: m.process_times[p] / k / a * 1e9 for p in PROCESSES},
         "peak_rss_bytes": peak, "model_rss_bytes": peak - base, "peak_bytes_per_agent": (peak - base) / a,
         "array_bytes_per_agent": arrays / a,
         "dealers_end": int(m.timeseries()["dealers"].iloc[-1]),
@@ -215,7 +222,7 @@ def main(argv=None) -> int:
     if a.child:
         kind = a.child[0]
         if kind == "marketsim":
-            out = child_marketsim(int(a.child[1]), int(a.child[2]))
+            out = child_marketsim(int(a.child[1]), int(a.child[2]), int(a.child[3]))
         elif kind == "reference":
             out = child_reference(int(a.child[1]), int(a.child[2]))
         else:
@@ -236,12 +243,14 @@ def main(argv=None) -> int:
         res["start"] = start_times()
     for n in [int(float(x)) for x in a.sizes.split(",")]:
         steps, ref_steps = STEPS.get(n, (max(3, int(2e7 // n)), 2))
+        with_ref = not a.no_reference and n <= REFERENCE_MAX and ref_steps > 0
         print(f"marketsim {n:,} users ...", flush=True)
-        r = _run_child(["marketsim", str(n), str(steps)])
-        if not a.no_reference and n <= REFERENCE_MAX and ref_steps > 0:
+        r = _run_child(["marketsim", str(n), str(steps), str(ref_steps if with_ref else 0)])
+        if with_ref:
             print(f"reference {n:,} users ...", flush=True)
             r["reference"] = _run_child(["reference", str(n), str(ref_steps)])
-            r["ratio"] = r["reference"]["step_ns"] / r["step_ns"]
+            # the same weeks of the same city (seed 1), after one warm-up week each
+            r["ratio"] = r["reference"]["step_ns"] / r["step_ns_same_weeks"]
         res["sizes"].append(r)
     if not a.no_crosscheck:
         print("cross-check against the reference ...", flush=True)
