@@ -125,8 +125,9 @@ def child_marketsim(n: int, steps: int, same_weeks: int) -> dict:
 
 def child_reference(n: int, steps: int) -> dict:
     sys.path.insert(0, HERE)
-    from marketsim.scenario import parse_scenario
     from reference import ReferenceMarket
+
+    from marketsim.scenario import parse_scenario
 
     base = _rss_bytes()
     t0 = time.perf_counter()

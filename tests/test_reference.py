@@ -36,10 +36,11 @@ def test_reference_is_independent_of_marketsim():
 
 
 def test_reference_runs_as_mesa_model():
-    from marketsim.scenario import parse_scenario
     from mesa.discrete_space import CellAgent
     from reference import ReferenceMarket
     from reference.model import Dealer, Officer, User
+
+    from marketsim.scenario import parse_scenario
 
     m = ReferenceMarket(parse_scenario({}, overrides=SMALL), seed=2)
     for _ in range(3):
@@ -58,8 +59,9 @@ def test_headline_metrics_agree_within_confidence_intervals():
 
 
 def test_reference_rejects_other_policies():
-    from marketsim.scenario import parse_scenario
     from reference import ReferenceMarket
+
+    from marketsim.scenario import parse_scenario
 
     with pytest.raises(ValueError):
         ReferenceMarket(parse_scenario({}, overrides=SMALL + ["enforcement.policy=targeted_deterrence"]))

@@ -195,7 +195,7 @@ class Dealer(CellAgent):
         self.remove()
 
     def reprice(self):
-        m, sp, e = self.model, self.model.p.supply, self.model.p.enforcement
+        sp, e = self.model.p.supply, self.model.p.enforcement
         if self.stockout:
             self.price *= 1.0 + sp.price_adjustment
         elif self.inventory > self.sales:
@@ -578,7 +578,6 @@ class ReferenceMarket(mesa.Model):
         return self.agents_by_type[Officer]
 
     def begin_week(self, t):
-        e = self.p.enforcement
         self.c = defaultdict(float)
         for cell in self.grid.all_cells:
             cell.incidents = 0
@@ -731,7 +730,7 @@ class ReferenceMarket(mesa.Model):
         self.street_dealers().shuffle_do("fight")
 
     def succession(self):
-        po, e = self.p.organizations, self.p.enforcement
+        po = self.p.organizations
         for o in sorted(self.organizations, key=lambda o: o.unique_id):
             if not o.active or not o.leader_gone():
                 continue

@@ -34,15 +34,21 @@ from .agents import Dealer, Officer, Organization, User
 from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
-from .kernels.grid import bucket_street_dealers, officer_coverage
-from .kernels.market import bucket_books, build_candidates, market_round, retail_market, update_prices
 from .kernels.books import agent_changes, learn, settle_sales
+from .kernels.grid import bucket_street_dealers, officer_coverage
+from .kernels.market import (
+    bucket_books,
+    build_candidates,
+    market_round,
+    retail_market,
+    update_prices,
+)
 from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
 from .policies import Allocation, Observation, make_policy
 from .scenario import Scenario
-from .state import LEADER, LIEUTENANT, State, allocate, allocate_workspace
+from .state import LEADER, LIEUTENANT, allocate, allocate_workspace
 
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
 RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
