@@ -34,7 +34,7 @@ from .agents import Dealer, Officer, Organization, User
 from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
-from .kernels.books import agent_changes, learn, settle_sales
+from .kernels.books import agent_changes, exposure, learn, settle_sales, week_counts
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import (
     bucket_books,
@@ -449,11 +449,8 @@ class DrugMarketModel(mesa.Model):
             np.maximum(alloc.interdiction_weight, 0.0) * active
         self.announced_target = int(alloc.announced_target)
         # what each organisation sees of the police around its street dealers
-        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
-        o = s.d_org[street]
-        felt = s.cell_police[s.d_cell[street]] * (1.0 + (e.focus_multiplier - 1.0) * s.o_focus[o])
-        tot = np.bincount(o, weights=felt, minlength=s.max_orgs)
-        s.o_exposure[:] = np.divide(tot, s.o_street, out=np.zeros(s.max_orgs), where=s.o_street > 0)
+        exposure(s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.o_focus, e.focus_multiplier,
+                 s.o_street, self._work.org_scratch, s.o_exposure)
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -617,9 +614,10 @@ class DrugMarketModel(mesa.Model):
         s, c, life = self.state, self.c, self.life
         orgs.count_members(s, t)
         active = s.o_active == 1
-        members = s.o_members[active]
-        jailed = (s.d_active == 1) & (s.d_jail_until > t)
-        controlled = s.cell_control >= 0
+        # integer tallies in one compiled pass; the means below divide exact integer sums as np.mean does
+        n_org, n_ind, jailed, street, in_use, corrupt, controlled, tenure = week_counts(
+            s.o_active, s.o_members, s.d_active, s.d_jail_until, t, s.f_corrupt_by, s.cell_control,
+            s.cell_control_since)
         w = np.where(active, s.o_members, 0).astype(float)
         weights = (w, w.sum())
         row = {
@@ -630,17 +628,17 @@ class DrugMarketModel(mesa.Model):
             "violence_succession": life.succession_incidents,
             "violence_against_police": c["violence_against_police"],
             "officers_killed": c["officers_killed"],
-            "corrupted_officer_share": float(np.mean(s.f_corrupt_by >= 0)) if s.f_corrupt_by.size else 0.0,
+            "corrupted_officer_share": corrupt / s.f_corrupt_by.size if s.f_corrupt_by.size else 0.0,
             "bribes_paid": c["bribes_paid"],
             "enforcement_neutralised": c["enforcement_neutralised"],
             "corrupt_detected": c["corrupt_detected"],
             "hhi": c["hhi"],
             "local_hhi": c["local_hhi"],
             "largest_share": c["largest_share"],
-            "n_organizations": int(np.sum(members >= 2)),
-            "n_independents": int(np.sum(members == 1)),
+            "n_organizations": n_org,
+            "n_independents": n_ind,
             "effective_organizations": 10000.0 / c["hhi"] if c["hhi"] > 0 else np.nan,
-            "turf_tenure": float(np.mean(t - s.cell_control_since[controlled])) if controlled.any() else np.nan,
+            "turf_tenure": tenure / controlled if controlled else np.nan,
             "retail_price": c["retail_price"],
             "quantity_sold": c["quantity_sold"],
             "unmet_demand": c["unmet_demand"],
@@ -652,9 +650,9 @@ class DrugMarketModel(mesa.Model):
             "leader_arrests": c["leader_arrests"],
             "seizures": c["interdicted"] + c["street_seizures"] + life.exit_stock,
             "interdicted": c["interdicted"],
-            "incarcerated": int(jailed.sum()),
-            "dealers": int(np.sum((s.d_active == 1) & ~jailed)),
-            "dealer_pool_use": float(np.mean(s.d_active == 1)),
+            "incarcerated": jailed,
+            "dealers": street,
+            "dealer_pool_use": in_use / s.d_active.size,
             "active_market_cells": c["active_market_cells"],
             "displacement": c["displacement"],
             "leader_removals": life.leader_removals,

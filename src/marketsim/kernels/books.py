@@ -270,3 +270,59 @@ def agent_changes(active, uids, held):
             new[nn] = i
             nn += 1
     return gone[:ng], new[:nn]
+
+
+@njit(cache=True)
+def week_counts(o_active, o_members, d_active, d_jail_until, step, f_corrupt_by, cell_control, cell_control_since):
+    """Integer tallies of the week's row: organisations (2+ members), independents (1 member),
+    dealers in prison, dealers on the street, active dealer slots, corrupted officers,
+    controlled cells and the sum of their tenures (``step - cell_control_since``)."""
+    n_org = 0
+    n_ind = 0
+    for o in range(o_active.shape[0]):
+        if o_active[o] == 1:
+            if o_members[o] >= 2:
+                n_org += 1
+            elif o_members[o] == 1:
+                n_ind += 1
+    jailed = 0
+    street = 0
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1:
+            if d_jail_until[d] > step:
+                jailed += 1
+            else:
+                street += 1
+    corrupt = 0
+    for f in range(f_corrupt_by.shape[0]):
+        if f_corrupt_by[f] >= 0:
+            corrupt += 1
+    controlled = 0
+    tenure = 0
+    for c in range(cell_control.shape[0]):
+        if cell_control[c] >= 0:
+            controlled += 1
+            tenure += step - cell_control_since[c]
+    return n_org, n_ind, jailed, street, jailed + street, corrupt, controlled, tenure
+
+
+@njit(cache=True)
+def exposure(d_active, d_jail_until, d_org, d_cell, step, cell_police, o_focus, focus_multiplier, o_street,
+             total, o_exposure):
+    """Police presence each organisation feels around its street dealers (focus multiplies it):
+    ``o_exposure`` = mean over its street dealers of ``police * (1 + (focus_multiplier - 1) * focus)``
+    (0 without street dealers). ``total`` (float64[max_orgs]) is scratch. Same as::
+
+        street = np.flatnonzero((d_active == 1) & (d_jail_until <= step)); o = d_org[street]
+        felt = cell_police[d_cell[street]] * (1.0 + (focus_multiplier - 1.0) * o_focus[o])
+        tot = np.bincount(o, weights=felt, minlength=max_orgs)
+        o_exposure[:] = np.divide(tot, o_street, out=np.zeros(max_orgs), where=o_street > 0)
+    """
+    total[:] = 0.0
+    f1 = focus_multiplier - 1.0
+    for d in range(d_active.shape[0]):
+        if d_active[d] == 1 and d_jail_until[d] <= step:
+            o = d_org[d]
+            total[o] += cell_police[d_cell[d]] * (1.0 + f1 * o_focus[o])
+    for o in range(o_exposure.shape[0]):
+        o_exposure[o] = total[o] / o_street[o] if o_street[o] > 0 else 0.0
