@@ -34,7 +34,7 @@ from .agents import Dealer, Officer, Organization, User
 from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
-from .kernels.books import agent_changes, exposure, learn, settle_sales, week_counts
+from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sales, week_counts
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import (
     bucket_books,
@@ -355,19 +355,10 @@ class DrugMarketModel(mesa.Model):
         s, e = self.state, self.params.enforcement
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
-        s.cell_incidents[:] = 0
-        s.cell_sales[:] = 0.0
-        s.cell_unmet[:] = 0.0
-        s.d_sales[:] = 0.0
-        act = s.d_active == 1
-        outs = np.bincount(s.d_org[act], weights=s.d_stockout[act].astype(float), minlength=s.max_orgs)
-        self._stockout_share = np.divide(outs, s.o_street, out=np.zeros(s.max_orgs), where=s.o_street > 0)
-        s.d_stockout[:] = 0
-        s.o_violence_prev[:] = s.o_violence
-        s.o_violence[:] = 0
-        s.o_attributed[:] = 0
-        s.o_arrests[:] = 0
-        s.o_bribes[:] = 0.0
+        self._stockout_share = np.empty(s.max_orgs)
+        reset_week(s.cell_incidents, s.cell_sales, s.cell_unmet, s.d_active, s.d_org, s.d_sales, s.d_stockout,
+                   s.o_street, s.o_violence, s.o_violence_prev, s.o_attributed, s.o_arrests, s.o_bribes,
+                   self._stockout_share)
         # officers killed or dismissed last week are replaced by new, clean officers
         out = np.flatnonzero(s.f_out == 1)
         if out.size:

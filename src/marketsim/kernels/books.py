@@ -326,3 +326,63 @@ def exposure(d_active, d_jail_until, d_org, d_cell, step, cell_police, o_focus, 
             total[o] += cell_police[d_cell[d]] * (1.0 + f1 * o_focus[o])
     for o in range(o_exposure.shape[0]):
         o_exposure[o] = total[o] / o_street[o] if o_street[o] > 0 else 0.0
+
+
+@njit(cache=True)
+def reset_week(cell_incidents, cell_sales, cell_unmet, d_active, d_org, d_sales, d_stockout, o_street,
+               o_violence, o_violence_prev, o_attributed, o_arrests, o_bribes, stockout_share):
+    """Start-of-week counters: this week's cell and dealer tallies to zero, last week's
+    violence kept as ``o_violence_prev``, and ``stockout_share``: the share of each
+    organisation's street dealers (``o_street``, last count) that ran out of stock last week."""
+    cell_incidents[:] = 0
+    cell_sales[:] = 0.0
+    cell_unmet[:] = 0.0
+    stockout_share[:] = 0.0
+    for d in range(d_active.shape[0]):
+        d_sales[d] = 0.0
+        if d_active[d] == 1:
+            stockout_share[d_org[d]] += d_stockout[d]
+        d_stockout[d] = 0
+    for o in range(o_street.shape[0]):
+        stockout_share[o] = stockout_share[o] / o_street[o] if o_street[o] > 0 else 0.0
+        o_violence_prev[o] = o_violence[o]
+        o_violence[o] = 0
+        o_attributed[o] = 0
+        o_arrests[o] = 0
+        o_bribes[o] = 0.0
+
+
+@njit(cache=True)
+def shipments(order, total, import_volume, weights, use_weights, ship, w):
+    """``ship``: the orders, scaled down to ``import_volume`` when they exceed it (``total`` =
+    ``order.sum()``); ``w``: inspection weights (the shipments, or ``max(weights, 0)`` on
+    shipments). Same as ``supply.import_and_interdict``'s numpy expressions."""
+    scale = total > import_volume > 0
+    none = import_volume <= 0
+    f = import_volume / total if scale else 0.0
+    for o in range(order.shape[0]):
+        x = np.floor(order[o] * f) if scale else (0.0 if none else order[o])
+        ship[o] = x
+        if use_weights:
+            w[o] = _np_max(weights[o], 0.0) if x > 0 else 0.0
+        else:
+            w[o] = x
+
+
+@njit(cache=True)
+def inspection_odds(ship, w, wsum, capacity, hit_rate, p):
+    """Per shipment, the probability that a unit is seized: inspections ``capacity * w / wsum``
+    (at most the shipment) times ``hit_rate``, per unit shipped, clipped to [0, 1]."""
+    for o in range(ship.shape[0]):
+        inspected = _np_min(capacity * w[o] / wsum, ship[o])
+        x = hit_rate * inspected / _np_max(ship[o], 1.0) if ship[o] > 0 else 0.0
+        p[o] = min(max(x, 0.0), 1.0) if x == x else x
+
+
+@njit(cache=True)
+def pay_and_stock(ship, seized, unit_cost, o_cash, o_stock, paid):
+    """Organisations pay for whole shipments and stock what was not seized."""
+    for o in range(ship.shape[0]):
+        paid[o] = ship[o] * unit_cost[o]
+        o_cash[o] -= paid[o]
+        o_stock[o] += ship[o] - seized[o]
