@@ -141,7 +141,7 @@ def test_policing(world):
                 s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
                 s.cell_start, s.cell_list, s.cell_dealers,
                 t, 1.5, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
-                e.investigation_k, e.investigators, np.zeros(kp.N_COUNTS), rng)
+                e.investigation_k, e.investigators, True, np.zeros(kp.N_COUNTS), rng)
 
     pair = _both(kp.policing, make)
     _assert_same(pair)

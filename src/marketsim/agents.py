@@ -99,7 +99,7 @@ class Dealer(_SlotAgent):
 
     @property
     def in_prison(self) -> bool:
-        return bool(self.state.d_jail_until[self.slot] > self.model.steps)
+        return bool(self.state.d_jail_until[self.slot] > self.model.week)
 
     @property
     def released_at(self) -> int:

@@ -40,7 +40,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "arrests": ("count", "arrests of all ranks"),
     "lieutenant_arrests": ("count", "arrests of lieutenants"),
     "leader_arrests": ("count", "arrests of leaders (kingpins)"),
-    "seizures": ("count", "units seized: at the border, from arrested dealers, abandoned stashes"),
+    "seizures": ("count", "units seized: at the border, from arrested dealers, and stock left by dissolved organisations"),
     "interdicted": ("count", "units seized at the border"),
     "incarcerated": ("level", "dealers in prison"),
     "dealers": ("level", "dealers on the street"),

@@ -46,7 +46,7 @@ from .kernels.market import (
 from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
-from .policies import Allocation, Observation, make_policy
+from .policies import Allocation, NoStrategy, Observation, make_policy
 from .scenario import Scenario
 from .state import LEADER, LIEUTENANT, allocate, allocate_workspace
 
@@ -150,7 +150,9 @@ class DrugMarketModel(mesa.Model):
         self.announced_target = -1
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
         self._build_world()
-        self.initial_fingerprint = self.state.fingerprint()
+        self.world_fingerprint = self.state.fingerprint()  # the city as built
+        self._burn_in(scenario.world.burn_in)
+        self.initial_fingerprint = self.state.fingerprint()  # the city when the policy takes over
         self.datacollector = _RowCollector(
             model_reporters={c: (lambda m, c=c: m._last.get(c)) for c in TIMESERIES_COLUMNS if c != "step"}
         )
@@ -290,7 +292,24 @@ class DrugMarketModel(mesa.Model):
     # --------------------------------------------------------------- schedule
     def step(self) -> None:
         """One week, in the order of DESIGN section 3."""
-        self.week = t = self.steps
+        self._week(record=True)
+
+    def _burn_in(self, weeks: int) -> None:
+        """Let the market settle for ``weeks`` under minimal random patrol (the baseline
+        allocation, whatever the scenario's policy) before the experiment starts. Nothing is
+        recorded; every policy on the same seed starts its first week from the same settled city."""
+        policy, self.policy = self.policy, NoStrategy(self.params.enforcement)
+        profile, self.profile = self.profile, False
+        for _ in range(weeks):
+            self._week(record=False)
+        self.policy, self.profile = policy, profile
+        self.announced_target = -1
+        self._sync_agents()
+
+    def _week(self, record: bool) -> None:
+        self.week += 1
+        t = self.week
+        self._recording = record
         self._timed("begin_week", self._begin_week, t)
         self._timed("import", self._import_and_interdiction, t)
         self._timed("allocation", self._allocate_enforcement, t)
@@ -433,6 +452,7 @@ class DrugMarketModel(mesa.Model):
                                      s.ncell - 1)
         officer_coverage(s.f_cell, s.f_out, e.patrol_radius, s.width, s.height, s.torus, s.cell_police)
         s.o_focus[:] = 0.0 if alloc.org_focus is None else np.clip(alloc.org_focus, 0.0, 1.0) * active
+        self._invest_by_arrests = alloc.investigation_weight is None
         inv = np.ones(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
         inv = inv * active
         s.o_invest_w[:] = inv / inv.sum() if inv.sum() > 0 else 0.0
@@ -462,6 +482,9 @@ class DrugMarketModel(mesa.Model):
         self.c["officers_killed"] = counts[k_corruption.OFFICERS_KILLED]
         self.c["corrupt_detected"] = counts[k_corruption.DETECTED]
         self.ledger["bribes"] += counts[k_corruption.BRIBES_PAID]
+        if counts[k_corruption.OFFICERS_KILLED] + counts[k_corruption.DETECTED] > 0:
+            # officers killed or dismissed are off the street for the rest of the week
+            officer_coverage(s.f_cell, s.f_out, e.patrol_radius, s.width, s.height, s.torus, s.cell_police)
 
     def _retail_market(self, t: int) -> None:
         s, u, sp, e = self.state, self.params.users, self.params.supply, self.params.enforcement
@@ -532,7 +555,7 @@ class DrugMarketModel(mesa.Model):
             s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
             s.cell_start, s.cell_list, s.cell_dealers,
             t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
-            e.investigation_k, e.investigators, counts, self.streams["enforcement"])
+            e.investigation_k, e.investigators, self._invest_by_arrests, counts, self.streams["enforcement"])
         self.c["arrests"] = counts[k_policing.ARRESTS]
         self.c["lieutenant_arrests"] = counts[k_policing.LIEUT_ARRESTS]
         self.c["leader_arrests"] = counts[k_policing.LEADER_ARRESTS]
@@ -654,6 +677,9 @@ class DrugMarketModel(mesa.Model):
             "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den, weights),
             "policy_target": self.announced_target,
         }
+        if not self._recording:
+            return
+        row["step"] = self.steps
         self._rows.append(row)
         self._last = row
         self._sync_agents()

@@ -204,7 +204,7 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
         if not _leader_gone(s, o, step):
             continue
         members = _street_members(s, o, step)
-        if s.o_leader[o] >= 0:
+        if s.o_leader[o] >= 0 and s.o_members[o] >= 3:  # a kingpin, not a lone seller
             counts.leader_removals += 1
             s.o_leader[o] = -1
         if members.size == 0:
@@ -265,8 +265,22 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
 
 def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
     """Broke dealers, and members who barely sell (smoothed sales under ``min_sales``), quit
-    (their stock and cash go back to the organisation's books); organisations with no members
-    left dissolve (their stash is recovered by police; their cash leaves the market)."""
+    (their stock and cash go back to the organisation's books). A lone seller (a one-member
+    organisation) quits on the same terms, judged on its own and its firm's cash together.
+    Organisations with no members left dissolve: their stock is counted with seizures (abandoned
+    or recovered), their cash leaves the market."""
+    lone = np.flatnonzero((s.o_active == 1) & (s.o_members == 1))
+    for o in lone:
+        d = s.o_leader[o]
+        if d < 0 or s.d_active[d] == 0 or s.d_org[d] != o or s.d_jail_until[d] > step:
+            continue
+        if s.d_sales_avg[d] < p.market.min_sales or s.d_cash[d] + s.o_cash[o] < p.market.exit_cash:
+            s.o_stock[o] += s.d_inv[d]
+            s.o_cash[o] += s.d_cash[d]
+            s.d_inv[d] = 0.0
+            s.d_cash[d] = 0.0
+            s.d_active[d] = 0
+            counts.dealer_exits += 1
     street = (s.d_active == 1) & (s.d_jail_until <= step) & (s.d_rank != LEADER)
     idle = street & (s.d_sales_avg < p.market.min_sales)
     for d in np.flatnonzero(idle):
@@ -348,8 +362,9 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
         lam = po.recruit_rate * max(int(s.o_members[o]), 1) * share
         members = slots[bounds[o]: bounds[o + 1]]  # street members, ascending (recruits join only their own org)
         n = int(rng.poisson(lam)) if lam > 0 else 0
-        if po.recruit_cost > 0:
-            n = min(n, int(max(0.0, s.o_cash[o]) // po.recruit_cost))
+        per_recruit = po.recruit_cost + p.market.initial_dealer_cash
+        if per_recruit > 0:
+            n = min(n, int(max(0.0, s.o_cash[o]) // per_recruit))
         if n > 0:
             per_dealer = float(np.mean(s.d_sales_avg[members]))
             n = min(n, int(s.o_stock[o] // max(p.supply.stock_weeks * per_dealer, 1.0)))

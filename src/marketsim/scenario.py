@@ -40,7 +40,13 @@ class World(_Section):
     users: int = Field(10000, ge=1, description="Number of drug users (buyers).")
     dealers: int = Field(300, ge=1, description="Initial number of street-level dealers, split among the organisations.")
     organizations: int = Field(6, ge=1, le=64, description="Initial number of drug-trafficking organisations (DTOs).")
-    steps: int = Field(260, ge=1, description="Number of weekly steps to simulate (260 = 5 years).")
+    steps: int = Field(260, ge=1, description="Number of weekly steps to simulate (260 = 5 years), after the burn-in.")
+    burn_in: int = Field(
+        52,
+        ge=0,
+        description="Weeks the market runs under minimal random patrol before the policy takes over and recording "
+        "starts (lets the initial city settle; shared by every policy on the same seed). Not counted in steps.",
+    )
     hotspots: int = Field(
         12, ge=1, description="Number of neighbourhood demand clusters; user homes are drawn around them."
     )
@@ -213,9 +219,9 @@ class Organizations(_Section):
         "multiplied by its learned probability of that response.",
     )
     decision_noise: float = Field(
-        1000.0, gt=0, description="Scale (dollars) of the logistic noise in attack and bribe decisions."
+        1000.0, gt=0, description="Scale (dollars) of the logistic noise in attack decisions (bribe acceptance is deterministic)."
     )
-    lethality: float = Field(0.35, ge=0, le=1, description="Probability that an attack kills the targeted dealer (else displaces).")
+    lethality: float = Field(0.35, ge=0, le=1, description="Probability that the loser of an attack (the target, or the attacker if it loses) is killed; otherwise displaced.")
     bribe_share: float = Field(
         0.5, ge=0, le=1, description="Share of the expected loss avoided that an organisation is willing to pay an officer."
     )
@@ -244,7 +250,7 @@ class Organizations(_Section):
     )
     recruit_cost: float = Field(2000.0, ge=0, description="Cost (dollars) of recruiting one dealer.")
     recruit_rate: float = Field(
-        0.08, ge=0, le=1, description="Most new recruits per week as a share of members, when cash and unmet demand allow."
+        0.08, ge=0, le=1, description="Expected recruits per week as a share of members, times the share of its street dealers who ran out of stock (as cash and warehouse stock allow)."
     )
     learning_discount: float = Field(
         0.9, gt=0, lt=1, description="Weight w on past observations in the time-discounted risk estimate (NarcoLogic, Magliocca et al. 2019)."

@@ -71,7 +71,7 @@ class State:
     o_street: np.ndarray  # int32: members on the street
     o_sales: np.ndarray  # float64: units sold this week
     o_sales_avg: np.ndarray  # float64: smoothed weekly sales
-    o_revenue: np.ndarray  # float64: dollars to the organisation this week
+    o_revenue: np.ndarray  # float64: retail revenue of its dealers this week (dollars)
     o_revenue_avg: np.ndarray  # float64
     o_arrests: np.ndarray  # int32: members arrested this week
     o_violence: np.ndarray  # int32: incidents it started this week (true)

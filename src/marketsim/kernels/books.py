@@ -371,11 +371,39 @@ def shipments(order, total, import_volume, weights, use_weights, ship, w):
 
 @njit(cache=True)
 def inspection_odds(ship, w, wsum, capacity, hit_rate, p):
-    """Per shipment, the probability that a unit is seized: inspections ``capacity * w / wsum``
-    (at most the shipment) times ``hit_rate``, per unit shipped, clipped to [0, 1]."""
-    for o in range(ship.shape[0]):
-        inspected = _np_min(capacity * w[o] / wsum, ship[o])
-        x = hit_rate * inspected / _np_max(ship[o], 1.0) if ship[o] > 0 else 0.0
+    """Per shipment, the probability that a unit is seized.
+
+    Inspections are split ``capacity * w / wsum``; a shipment cannot be inspected beyond its
+    size, and what it cannot absorb goes to the other shipments in proportion to their weights
+    (water-filling), so the whole budget is used while there is anything left to inspect.
+    Probability = ``hit_rate`` x inspected / shipped, clipped to [0, 1]."""
+    n = ship.shape[0]
+    inspected = np.zeros(n)
+    full = np.zeros(n, np.bool_)
+    remaining = capacity
+    wleft = wsum
+    for _ in range(n):
+        if remaining <= 1e-12 or wleft <= 0.0:
+            break
+        spent = 0.0
+        wcap = 0.0
+        for o in range(n):
+            if full[o] or w[o] <= 0.0:
+                continue
+            if inspected[o] + remaining * w[o] / wleft >= ship[o]:
+                full[o] = True
+                spent += ship[o] - inspected[o]
+                inspected[o] = ship[o]
+                wcap += w[o]
+        if wcap == 0.0:
+            for o in range(n):
+                if not full[o] and w[o] > 0.0:
+                    inspected[o] += remaining * w[o] / wleft
+            break
+        remaining -= spent
+        wleft -= wcap
+    for o in range(n):
+        x = hit_rate * inspected[o] / _np_max(ship[o], 1.0) if ship[o] > 0 else 0.0
         p[o] = min(max(x, 0.0), 1.0) if x == x else x
 
 

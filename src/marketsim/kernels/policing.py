@@ -30,7 +30,7 @@ def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, toru
              o_focus, o_arrests, o_invest_w, o_street, o_members,
              cell_start, cell_list, cell_dealers,
              step, arrest_k, focus_multiplier, sentence_weeks, leader_sentence_weeks, cash_share,
-             investigation_k, investigators, counts, rng):
+             investigation_k, investigators, invest_by_arrests, counts, rng):
     """Officers (random order) try to arrest every street dealer in their patrol area.
 
     Each officer-dealer encounter arrests with probability ``1 - exp(-h)``,
@@ -39,7 +39,9 @@ def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, toru
     members of organisations the policy focuses on (group accountability), else 1.
     An officer corrupted by the dealer's organisation lets a successful encounter go
     (counted as neutralised). Arrests seize inventory and cash. Lieutenants and leaders of
-    organisations of three or more get ``leader_sentence_weeks``. Investigations then
+    organisations of three or more get ``leader_sentence_weeks`` (and are counted as lieutenant
+    and leader arrests). With ``invest_by_arrests`` the investigators are split in proportion
+    to this week's arrests; otherwise ``o_invest_w`` (the policy's split) is used. Investigations then
     climb from each organisation's arrests to its lieutenants and leader.
     """
     counts[:] = 0.0
@@ -82,6 +84,12 @@ def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, toru
                             counts[LEADER_ARRESTS] += 1.0
     # investigations: lieutenants first, then leaders (easier once a lieutenant talks)
     no = o_arrests.shape[0]
+    if invest_by_arrests:  # no policy preference: investigators follow up where the arrests were
+        total = 0
+        for o in range(no):
+            total += o_arrests[o]
+        for o in range(no):
+            o_invest_w[o] = o_arrests[o] / total if total > 0 else 0.0
     p_climb = np.zeros(no)
     for o in range(no):
         if o_arrests[o] > 0 and o_invest_w[o] > 0.0:
@@ -104,6 +112,5 @@ def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, toru
                 counts[ARRESTS] += 1.0
                 if rank == 1:
                     lieut_taken[o] += 1
-                    counts[LIEUT_ARRESTS] += 1.0
-                else:
-                    counts[LEADER_ARRESTS] += 1.0
+                if o_members[o] >= 3:
+                    counts[LIEUT_ARRESTS if rank == 1 else LEADER_ARRESTS] += 1.0

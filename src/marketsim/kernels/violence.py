@@ -3,7 +3,13 @@
 import numpy as np
 from numba import njit
 
-from .decisions import attack_value, chance_to_lead, logistic_choice, violence_response_risk, win_probability
+from .decisions import (
+    attack_value,
+    chance_to_lead,
+    logistic_choice,
+    violence_response_risk,
+    win_probability,
+)
 from .grid import random_cell_near, shuffled, wrap
 
 # indices into the ``counts`` output array
@@ -12,7 +18,8 @@ N_COUNTS = 4
 
 
 @njit(cache=True)
-def _local_strength(c0, org, radius, width, height, torus, cell_start, cell_list, d_org, d_active, members):
+def _local_strength(c0, org, radius, width, height, torus, cell_start, cell_list, d_org, d_active, d_jail_until,
+                    step, members):
     """Own street dealers within ``radius`` plus a small weight on the organisation's size."""
     s = 0.0
     x0 = c0 % width
@@ -28,7 +35,7 @@ def _local_strength(c0, org, radius, width, height, torus, cell_start, cell_list
             c = y * width + x
             for k in range(cell_start[c], cell_start[c + 1]):
                 d = cell_list[k]
-                if d_active[d] == 1 and d_org[d] == org:
+                if d_active[d] == 1 and d_org[d] == org and d_jail_until[d] <= step:
                     s += 1.0
     return s + 0.1 * np.sqrt(members)
 
@@ -97,7 +104,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
                 c = y * width + x
                 for k in range(cell_start[c], cell_start[c + 1]):
                     e = cell_list[k]
-                    if acted[e] == 1 or d_active[e] == 0 or d_org[e] == o or d_cell[e] != c:
+                    if acted[e] == 1 or d_active[e] == 0 or d_org[e] == o or d_cell[e] != c or d_jail_until[e] > step:
                         continue
                     rev = d_sales_avg[e] * d_price[e]
                     if rev > best_rev:
@@ -106,9 +113,10 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         if r < 0:
             continue
         ro = d_org[r]
-        s_own = _local_strength(c0, o, 2, width, height, torus, cell_start, cell_list, d_org, d_active, o_members[o])
+        s_own = _local_strength(c0, o, 2, width, height, torus, cell_start, cell_list, d_org, d_active, d_jail_until,
+                               step, o_members[o])
         s_riv = _local_strength(d_cell[r], ro, 2, width, height, torus, cell_start, cell_list, d_org, d_active,
-                                o_members[ro])
+                                d_jail_until, step, o_members[ro])
         p_win = win_probability(s_own, s_riv)
         q = chance_to_lead(o_violence_attr[o], rec2 if o == top1 else rec1, bump)
         risk = violence_response_risk(q, o_vtop_num[o], o_vtop_den[o], o_voth_num[o], o_voth_den[o], prior_a, prior_b)
