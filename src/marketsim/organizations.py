@@ -263,6 +263,17 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
             s.o_leader[o] = heir
 
 
+def _hand_back_and_quit(s: State, d: int, counts: LifeCycleCounts) -> None:
+    """Dealer ``d`` leaves; its stock and cash go back to its organisation's books."""
+    o = s.d_org[d]
+    s.o_stock[o] += s.d_inv[d]
+    s.o_cash[o] += s.d_cash[d]
+    s.d_inv[d] = 0.0
+    s.d_cash[d] = 0.0
+    s.d_active[d] = 0
+    counts.dealer_exits += 1
+
+
 def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
     """Broke dealers, and members who barely sell (smoothed sales under ``min_sales``), quit
     (their stock and cash go back to the organisation's books). A lone seller (a one-member
@@ -275,22 +286,11 @@ def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
         if d < 0 or s.d_active[d] == 0 or s.d_org[d] != o or s.d_jail_until[d] > step:
             continue
         if s.d_sales_avg[d] < p.market.min_sales or s.d_cash[d] + s.o_cash[o] < p.market.exit_cash:
-            s.o_stock[o] += s.d_inv[d]
-            s.o_cash[o] += s.d_cash[d]
-            s.d_inv[d] = 0.0
-            s.d_cash[d] = 0.0
-            s.d_active[d] = 0
-            counts.dealer_exits += 1
+            _hand_back_and_quit(s, d, counts)
     street = (s.d_active == 1) & (s.d_jail_until <= step) & (s.d_rank != LEADER)
     idle = street & (s.d_sales_avg < p.market.min_sales)
     for d in np.flatnonzero(idle):
-        o = s.d_org[d]
-        s.o_stock[o] += s.d_inv[d]
-        s.o_cash[o] += s.d_cash[d]
-        s.d_inv[d] = 0.0
-        s.d_cash[d] = 0.0
-        s.d_active[d] = 0
-        counts.dealer_exits += 1
+        _hand_back_and_quit(s, d, counts)
     broke = np.flatnonzero(street & (s.d_active == 1) & (s.d_cash < p.market.exit_cash))
     for d in broke:
         s.o_stock[s.d_org[d]] += s.d_inv[d]
