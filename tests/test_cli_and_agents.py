@@ -164,3 +164,21 @@ def test_torus_world_runs():
     m.run(10)
     b = m.stock_balance()
     assert b["imported"] == pytest.approx(b["seized"] + b["sold"] + b["held"])
+
+
+def test_crackdown_weeks_count_from_the_policy_start():
+    """Policies see weeks of the policy period: the burn-in does not shift a timed crackdown."""
+    m = DrugMarketModel(small("crackdown", "world.burn_in=10", "enforcement.crackdown_start=3",
+                              "enforcement.crackdown_weeks=2"), seed=1)
+    seen = []
+    orig = m.policy.allocate
+    m.policy.allocate = lambda obs: (seen.append(obs.step), orig(obs))[1]
+    top_share = []
+    for _ in range(6):
+        m.step()
+        per_district = np.bincount(m.state.cell_district[m.state.f_cell])
+        top_share.append(per_district.max() / m.state.f_cell.size)
+    assert seen == [1, 2, 3, 4, 5, 6]
+    # weeks 3-4: most officers in one district (the baseline share aside); other weeks spread out
+    assert min(top_share[2:4]) >= 0.6
+    assert max(top_share[:2] + top_share[4:]) < 0.5

@@ -425,7 +425,7 @@ class DrugMarketModel(mesa.Model):
         np.cumsum(np.bincount(by_org, minlength=s.max_orgs), out=bounds[1:])
         org_cells = OrgCells(s.d_cell[street][order], bounds)
         return Observation(
-            step=t, width=s.width, height=s.height,
+            step=self.steps, width=s.width, height=s.height,
             cell_sales=self._last_cell_sales.copy() if hasattr(self, "_last_cell_sales") else np.zeros(s.ncell),
             cell_violence=s.cell_violence.copy(), cell_district=s.cell_district,
             org_active=s.o_active == 1, org_sales=s.o_sales_avg.copy(), org_violence=s.o_violence_attr.copy(),

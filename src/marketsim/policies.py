@@ -40,7 +40,7 @@ class Observation:
     organisation slot (``org_active`` says which are in use).
     """
 
-    step: int
+    step: int  #: week of the policy period (1 = first week after the burn-in)
     width: int
     height: int
     cell_sales: np.ndarray  #: visible retail sales last week (units) per cell
