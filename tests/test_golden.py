@@ -3,7 +3,8 @@
 Performance work must keep results bit-identical for the same seed. The digests
 were first recorded before any optimisation (commit 558b066) and kept through it; they were
 re-recorded once for deliberate model changes (burn-in, lone sellers' exit, jailed dealers out of
-contests, inspection water-filling, investigations following arrests).
+contests, inspection water-filling, investigations following arrests), and once more when
+splits stopped under-counting the factions' smoothed sales and revenue.
 If a change *must* alter results, re-record them (``python tests/test_golden.py``
 prints the current digests) and say why in the commit message.
 
@@ -49,55 +50,55 @@ GOLDEN = {
         "6b112611d5fbcfee8d35a0e04a2cc764568db472fc95232b31498edadf8d282f",
     ),
     ("small", "aggressive_interdiction"): (
-        "485139087aeca3b4515c95744fbbf72592d8c0c6806e249c9d75a2b548fb4f7b",
-        "f7f234b2dbe1269ce5d20343f8172c79b3ffb03e702e8991a1b4ff543202968b",
+        "cf72e1b6eeb1a065de20125b7daa7b2e33811e47556bce17210da5be9f0aba33",
+        "b2cbd55afb06f949b4c4076d08bc065fca7294497a5cc7aaf5617b54464e8fe2",
     ),
     ("small", "targeted_deterrence"): (
         "b2e8fbfcea4f48d93ae0ec36d091b8ee9e8049c3518b5845cb692ebd7d69c8ce",
         "6b112611d5fbcfee8d35a0e04a2cc764568db472fc95232b31498edadf8d282f",
     ),
     ("long", "none"): (
-        "280c745a30fa6101632ccef1c9b33d22e50e4792cabc78b6abe3a1b116b2992e",
-        "b53f33902ca33e2ee9f3ae5fe9fe6708e32512ecb411d432f4152a862b4a54e2",
+        "4ce0f6a39a7456aecb050ebe3cbb6a43ebbc5676b93d55272353f8bde952c773",
+        "da41d25d1b4c829a6baef528e863b94eb927c6be5aec1859dc77be07723ef21a",
     ),
     ("long", "aggressive_interdiction"): (
-        "f0c6c42c947501b6b9864a9c19f7a9195cee77ce4b0d554ab4a03ae196339f87",
-        "0feb6ca35d3fd7851d0e5c9037dc279c9af9c9f893e6b81cb6c8944649130e56",
+        "69236ec00649ff01e08a1f875069a7b4e55f17bb96fccd6521f121ef0a1ff850",
+        "a5ac253ed2f2be81fef4b76b752f444f540e451c4ca01338fd6a6b2105df5100",
     ),
     ("long", "targeted_deterrence"): (
-        "65768f529c79869cb9ed3cd95ce2b29a0d88066b911638447de84908440dcb33",
-        "ac17bb0d813ddf2c8c76c961f19cd7351efb74c7a2c43fbe31c0a2e5d354e8f0",
+        "aa38ea49f3ec9a8bc91e6ab5b284524b9ad48ef4238720c0e8ef1fbbb9f59989",
+        "0287c04fcde7954a3c8e322750fc80e633629572f8402086fd7be2e95e8947f4",
     ),
     ("default", "none"): (
-        "79782f54e911efb3f92e86cd27dd3301ee1c8c9648c905acbe9a8a5bddb60784",
-        "7beb044844a4a0ac001e81c51aa078068c4d164203d1bec1c6d60811d76e659b",
+        "c5681fdd74b223aca4eaa36d17f25baf5664600c477d8fd5ec12c78d82e199f7",
+        "c1b3dd3cb0c3e69dd11c7f402d144a69ddbfaf125a1db1e27d05e0131ea01be6",
     ),
     ("default", "aggressive_interdiction"): (
-        "c9e7f546e8067c84493d1c4988aaae153ec058c7eeeae1d9dc2370fbfdde757c",
-        "55c2e998e5eb24878a0299f86a89d5b227342cb15b048129ba067afd06843c22",
+        "1d848092e793035a879239e3d6c3c8fea048858318491f00611ad4a12ec5b5b6",
+        "44a5ac9c8e5ec458c12b284cb7113f9a8d69b19d045f8ad8568f9b3f025eab9f",
     ),
     ("default", "targeted_deterrence"): (
-        "1bc5f1e634a3f7b190d44430bcb11c5eb0e1cbd265f206c3052a580c9f89cd8e",
-        "0d2483f6fe1bdbcb10476b10a21c7f4b676b1d1144466762aa3d97ecffd82cc2",
+        "2316b6889f5d681b5106233be072387e223e88791295fda25063700383cfd686",
+        "efbecb140946d8fbdad8adb3c799c61014c29f489b7d0fa2958364d8de009cdc",
     ),
     ("scaled", "none"): (
-        "5b73634c10012a778db75f6a1ed89d0ea0185615750e8ae6629e52c73a585d61",
-        "3af54833f0e4ca7dfdac6d5b9d561a8df2aa69f654a325b53afbba65c6fbcaa1",
+        "0ff21f8f3a7557a26009bc77955e8fc2b69ea7769f9419135964e583e4019c60",
+        "07b6b79e17c692195ceae8167342ab99a968c8071d2ecf52d36aa9ad74bbe335",
     ),
     ("scaled", "aggressive_interdiction"): (
-        "b5383249a2e577fdb2245d9129fcb2fe4a0524bb16c0d95b91ff09ee1a7d02b2",
-        "dc9a9984ede025ef6a5a38c67d9d00667f7873d4b273edf0dd729a77e4a84cd7",
+        "c012c123bec51d8aa0c2d10151cee3689cfa68b51d4031b6a35115dda2c5dea4",
+        "d934a8ed6cc34fad740745f2800f9ebdb00a4f3be8c0d902edb4fee5bd9abe2c",
     ),
     ("scaled", "targeted_deterrence"): (
-        "67a3dcf99bd737628d476f3959f04718a01e99edd2ac38138f4c3ee37bbad49e",
-        "09885aeccc50846409d94478f84c4cc04ab8c990fea2c9e837e722058d1eecc1",
+        "172a6b0e17e20fd74814b157a4cc3a1d3dbc4f5cff17b3133ac3889447dcf23c",
+        "8ee5fccd00d0cb9a8f688bb5cf3183f69e0ad93336b18c6fac13993501126849",
     ),
 }
 INITIAL = {
     "small": "19c07c04cf8af2a787bec5d24b7e42969661ea33d7024f12fc071678a1b00226",
-    "long": "f8b37f9b4eec86977767bb7b1dc04927312e146ad45f87a192bae5d85bbca4a2",
-    "default": "72292e5891900739d287808cce49e8033f300efb3563dbddd1127f68700cf879",
-    "scaled": "f267507e3cdd5a8654964916813941dda31b1378194cf004ecd43c31037e813f",
+    "long": "c66c43e291bbb2028185307d6ed796a2324ec4ef2c44706dee7426d43bb0f512",
+    "default": "1757937eccfc3b013b0fcebf1a6b9b918319182d61a5fef9939506472ab60eaf",
+    "scaled": "82ddf1bd253c32244331f0a32174166c978db920f8df30f0f14dd2d857629e6b",
 }
 
 

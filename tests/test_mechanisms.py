@@ -238,3 +238,18 @@ def test_policy_only_allocates():
         src = inspect.getsource(mod)
         for name in ("aggressive_interdiction", "targeted_deterrence", "policy.name", ".policy =="):
             assert name not in src, f"{mod.__name__} mentions {name}"
+
+
+def test_split_shares_add_up():
+    sc = small("none", "organizations.split_prob=1.0", "organizations.split_min_members=5",
+               "organizations.lieutenant_ratio=0.3", "organizations.succession_violence=0")
+    m = DrugMarketModel(sc, seed=4)
+    s = m.state
+    o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    before = {k: float(getattr(s, k)[o]) for k in ("o_cash", "o_stock", "o_sales_avg", "o_revenue_avg")}
+    s.d_jail_until[s.o_leader[o]] = 100
+    orgs.succession(s, 1, sc, np.random.default_rng(0), orgs.LifeCycleCounts())
+    family = [o, *np.flatnonzero((s.o_active == 1) & (s.o_parent == o))]
+    assert len(family) >= 3  # split three ways: shares must add up, not shrink
+    for k, v in before.items():
+        assert sum(float(getattr(s, k)[f]) for f in family) == pytest.approx(v)

@@ -232,6 +232,7 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
             pick = np.argmin(dist, axis=1)
             pick[np.searchsorted(members, heads)] = np.arange(len(heads))  # each head leads its own faction
             cash, stock = s.o_cash[o], s.o_stock[o]
+            sales_avg, revenue_avg = s.o_sales_avg[o], s.o_revenue_avg[o]  # the parent's, before sharing
             groups = []
             for j, f in enumerate(factions):
                 g = members[pick == j]
@@ -243,8 +244,8 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
                 s.o_stock[f] = stock * share
                 s.d_rank[heads[j]] = LEADER
                 s.o_leader[f] = heads[j]
-                s.o_sales_avg[f] = s.o_sales_avg[o] * share if f != o else s.o_sales_avg[o] * share
-                s.o_revenue_avg[f] = s.o_revenue_avg[o] * share
+                s.o_sales_avg[f] = sales_avg * share
+                s.o_revenue_avg[f] = revenue_avg * share
             counts.splits += 1
             n_fights = int(rng.poisson(po.succession_violence * len(factions)))
             _infighting(s, step, groups, factions, n_fights, po.lethality, p.enforcement.attribution_rate, rng,
