@@ -1,6 +1,6 @@
 """Scaling benchmark: marketsim from 10^3 to 10^6 users, side by side with a plain-Mesa reference.
 
-    python benchmarks/scaling.py                      # full run (~5 min on 2 cores), table + JSON
+    python benchmarks/scaling.py                      # full run (a few minutes on 2 cores), table + JSON
     python benchmarks/scaling.py --sizes 1000,10000   # a subset
     python benchmarks/scaling.py --no-crosscheck      # skip the statistical cross-check
 
@@ -10,7 +10,9 @@ blocks): a square grid of ``100 * sqrt(n / 10^4)`` blocks a side (about one user
 density everywhere), ``6 sqrt(n / 10^4)`` organisations (3 to 64), import volume,
 interdiction capacity and investigators in proportion to ``n``. At 10^6 users: 1000 x 1000
 blocks, 20,000 dealers, 2,000 officers, 60 organisations. Policy ``none`` (the reference
-implements that one), ``world.mesa_user_agents=false`` (user state lives in arrays either way).
+implements that one), ``world.mesa_user_agents=false`` (user state lives in arrays either way),
+``world.burn_in=0`` for both implementations (setup is building the city only, not 52 unrecorded
+weeks; the weeks measured are the first weeks of the city as built).
 
 An *agent* is a user, a dealer or an officer at the start (organisations are not counted):
 ``ns per agent-step = wall time of a step / (users + dealers + officers)``.
@@ -31,7 +33,8 @@ default city (10^4 users): *cold* (import, build, first step including numba com
 *warm* (the same again: numba's on-disk cache hit). Times are from interpreter start-up
 (``python -c pass`` is subtracted and reported).
 
-Finally the cross-check of benchmarks/crosscheck.py (headline metrics within replicate 95% CIs).
+Finally the cross-check of benchmarks/crosscheck.py (headline metrics within replicate 95% CIs;
+there with the default burn-in).
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def world(n: int) -> list[str]:
             f"world.organizations={min(64, max(3, round(6 * math.sqrt(f))))}",
             f"world.hotspots={max(1, round(12 * f))}", f"enforcement.officers={max(1, n // 500)}",
             f"supply.import_volume={16000 * f}", f"enforcement.interdiction_capacity={4000 * f}",
-            f"enforcement.investigators={10 * f}", "enforcement.policy=none", "world.mesa_user_agents=false"]
+            f"enforcement.investigators={10 * f}", "enforcement.policy=none", "world.mesa_user_agents=false",
+            "world.burn_in=0"]
 
 
 def agents_of(n: int) -> int:

@@ -1,8 +1,9 @@
 """The Mesa-idiomatic reference (benchmarks/reference/) agrees with marketsim in distribution.
 
 Small version of ``python benchmarks/crosscheck.py`` (which the benchmark report runs at a
-larger size): same scenario, policy ``none``, 6 replicates x 52 weeks each; for every headline
-metric the 95% confidence intervals of the two replicate means must overlap.
+larger size): same scenario, policy ``none``, 6 replicates x 52 weeks each after the default
+burn-in (52 unrecorded weeks, in both implementations); for every headline metric the 95%
+confidence intervals of the two replicate means must overlap.
 """
 
 import ast
@@ -42,13 +43,14 @@ def test_reference_runs_as_mesa_model():
 
     from marketsim.scenario import parse_scenario
 
-    m = ReferenceMarket(parse_scenario({}, overrides=SMALL), seed=2)
+    m = ReferenceMarket(parse_scenario({}, overrides=SMALL + ["world.burn_in=4"]), seed=2)
+    assert m.week == 4 and len(m.timeseries()) == 0  # burn-in weeks are run, not recorded
     for _ in range(3):
         m.step()
     assert len(m.agents_by_type[User]) == 1500
     assert all(isinstance(a, CellAgent) for t in (User, Dealer, Officer) for a in m.agents_by_type[t])
     ts = m.timeseries()
-    assert len(ts) == 3 and ts["quantity_sold"].gt(0).all()
+    assert len(ts) == 3 and ts["quantity_sold"].gt(0).all() and m.week == 7
 
 
 def test_headline_metrics_agree_within_confidence_intervals():

@@ -7,19 +7,22 @@ state (police presence, sales, unmet demand, incidents) lives on the cells. No n
 arrays in the loops (numpy only draws random numbers and builds the initial world).
 
 It implements every process of ``marketsim.model.DrugMarketModel.step`` under the ``none``
-policy (random patrol; inspections in proportion to shipments; investigations split evenly):
-import and interdiction, enforcement allocation, corruption, retail market, policing,
-violence, succession and splits, exits, entry, recruitment, displacement and learning,
-with the same decision rules (re-implemented below) and parameters (a
-:class:`marketsim.scenario.Scenario`). It does not import marketsim's kernels.
+policy (random patrol; inspections in proportion to shipments; investigators split in
+proportion to this week's arrests): import and interdiction, enforcement allocation,
+corruption (officers killed or dismissed stop patrolling at once), retail market, policing,
+violence, succession and splits, exits (lone sellers included), entry, recruitment,
+displacement and learning, with the same decision rules (re-implemented below) and parameters
+(a :class:`marketsim.scenario.Scenario`). Like marketsim it first runs ``world.burn_in``
+unrecorded weeks (the ``none`` allocation is marketsim's burn-in baseline), so the
+timeseries starts from the settled city. It does not import marketsim's kernels.
 
 It is a speed baseline and a statistical cross-check: the random streams differ from
 marketsim's, so runs agree in distribution, not draw for draw. Known small differences,
 from marketsim's array bookkeeping that a Mesa user would not reproduce: marketsim's
-violence sees the street dealers bucketed before policing (a dealer arrested that week can
-still be attacked and counts towards local strength); here arrested dealers leave the grid
-at once. Ties between equally priced dealers are broken by scan order in marketsim and by
-neighbourhood order here.
+violence scans the street dealers bucketed before policing (skipping those arrested since);
+a dealer displaced in a fight still counts towards local strength on its old block until the
+next bucketing there, here it counts where it stands. Ties between equally priced dealers are
+broken by scan order in marketsim and by neighbourhood order here.
 """
 
 from __future__ import annotations
@@ -429,6 +432,9 @@ class ReferenceMarket(mesa.Model):
         self.rows = []
         self._build_world()
         self.datacollector = mesa.DataCollector(model_reporters={k: (lambda m, k=k: m.row[k]) for k in REPORTED})
+        # the city settles, unrecorded, before the experiment (marketsim's world.burn_in)
+        for _ in range(w.burn_in):
+            self._week(record=False)
 
     # ---------------------------------------------------------------- world
     def _build_world(self):
@@ -560,11 +566,15 @@ class ReferenceMarket(mesa.Model):
 
     # ---------------------------------------------------------------- schedule
     def step(self):
-        self.week = t = self.steps
-        self.begin_week(t)
+        self._week(record=True)
+
+    def _week(self, record):
+        self.week += 1
+        self.recording = record
+        self.begin_week(self.week)
         self.import_and_interdiction()
         self.allocate_enforcement()
-        self.officers.shuffle_do("take_bribes")
+        self.corruption()
         self.retail_market()
         self.policing()
         self.violence()
@@ -658,22 +668,31 @@ class ReferenceMarket(mesa.Model):
                 d.cell.street_dealers += 1
 
     def allocate_enforcement(self):
-        """The 'none' policy: officers posted on random blocks; investigations split evenly."""
+        """The 'none' policy: officers posted on random blocks (investigators follow the arrests)."""
         cells = self.grid.all_cells.cells
-        for cell in cells:
-            cell.police = 0
         self.record_at_allocation = {o: o.violence_attr for o in self.organizations}
         rec = max(self.record_at_allocation.values(), default=-1.0)
         self.top_violent = max(self.record_at_allocation, key=self.record_at_allocation.get) if rec > 0 else None
         for f in self.officers:
             f.cell = cells[int(self.rng.integers(len(cells)))]
+        self.cover_cells()
+        for o in self.organizations:
+            street = [d for d in o.members if d.on_street]
+            o.exposure = sum(d.cell.police for d in street) / len(street) if street else 0.0
+
+    def cover_cells(self):
+        """Police presence per block: officers on duty whose patrol covers it."""
+        for cell in self.grid.all_cells:
+            cell.police = 0
         for f in self.officers:
             if not f.out:
                 for cell in f.cells_in_patrol():
                     cell.police += 1
-        for o in self.organizations:
-            street = [d for d in o.members if d.on_street]
-            o.exposure = sum(d.cell.police for d in street) / len(street) if street else 0.0
+
+    def corruption(self):
+        self.officers.shuffle_do("take_bribes")
+        if any(f.out for f in self.officers):  # killed or dismissed: off the street for the rest of the week
+            self.cover_cells()
 
     def retail_market(self):
         sp = self.p.supply
@@ -701,10 +720,11 @@ class ReferenceMarket(mesa.Model):
         e = self.p.enforcement
         self.officers.shuffle_do("arrest_dealers")
         active = [o for o in self.organizations]
+        total = sum(o.arrests for o in active)  # investigators follow up where the arrests were
         for o in active:
             o.p_climb = 0.0
-            if o.arrests > 0 and active:
-                effort = e.investigators / len(active)
+            if o.arrests > 0:
+                effort = e.investigators * o.arrests / total
                 o.p_climb = 1.0 - math.exp(-e.investigation_k * effort * o.arrests / max(o.n_street, 1))
             o.lieut_taken = 0
         for rank in (LIEUTENANT, LEADER):
@@ -717,7 +737,7 @@ class ReferenceMarket(mesa.Model):
                 if self.random.random() < p:
                     if rank == LIEUTENANT:
                         d.org.lieut_taken += 1
-                    self.arrest(d, e.leader_sentence_weeks, True)
+                    self.arrest(d, e.leader_sentence_weeks, d.org.n_members >= 3)
 
     def violence(self):
         orgs = [o for o in self.organizations]
@@ -735,7 +755,7 @@ class ReferenceMarket(mesa.Model):
             if not o.active or not o.leader_gone():
                 continue
             members = o.street_members()
-            if o.leader is not None:
+            if o.leader is not None and o.n_members >= 3:  # a kingpin, not a lone seller or a pair
                 self.c["leader_removals"] += 1
                 o.leader = None
             if not members:
@@ -801,7 +821,16 @@ class ReferenceMarket(mesa.Model):
 
     def entry_exit_recruitment_displacement(self):
         mk, po, sp = self.p.market, self.p.organizations, self.p.supply
-        # exits
+        # exits: lone sellers (one-member organisations) on their own and their firm's cash together
+        for o in sorted(self.organizations, key=lambda o: o.unique_id):
+            L = o.leader
+            if o.n_members != 1 or L is None or L not in o.members or not L.on_street:
+                continue
+            if L.sales_avg < mk.min_sales or L.cash + o.cash < mk.exit_cash:
+                o.stock += L.inventory
+                o.cash += L.cash
+                L.leave()
+        # members who barely sell, then broke members
         for d in list(self.street_dealers()):
             if d.rank != LEADER and d.sales_avg < mk.min_sales:
                 d.org.stock += d.inventory
@@ -838,8 +867,9 @@ class ReferenceMarket(mesa.Model):
             share = sum(1 for d in members if d.stockout) / o.n_street
             lam = po.recruit_rate * max(o.n_members, 1) * share
             k = int(self.rng.poisson(lam)) if lam > 0 else 0
-            if po.recruit_cost > 0:
-                k = min(k, int(max(0.0, o.cash) // po.recruit_cost))
+            per_recruit = po.recruit_cost + mk.initial_dealer_cash  # the recruit's starting cash included
+            if per_recruit > 0:
+                k = min(k, int(max(0.0, o.cash) // per_recruit))
             if k > 0:
                 per_dealer = sum(d.sales_avg for d in members) / len(members)
                 k = min(k, int(o.stock // max(sp.stock_weeks * per_dealer, 1.0)))
@@ -897,6 +927,8 @@ class ReferenceMarket(mesa.Model):
 
     def record(self):
         self.count_members()
+        if not self.recording:
+            return
         c = self.c
         orgs = list(self.organizations)
         street = sum(1 for d in self.dealers if d.on_street)
