@@ -253,3 +253,27 @@ def test_split_shares_add_up():
     assert len(family) >= 3  # split three ways: shares must add up, not shrink
     for k, v in before.items():
         assert sum(float(getattr(s, k)[f]) for f in family) == pytest.approx(v)
+
+
+def test_small_organisation_forgets_a_departed_leader():
+    """A two-member organisation whose leader is jailed, with nobody on the street, is leaderless
+    (not counted as a kingpin removal), and the leader returns as a lieutenant if replaced."""
+    m = DrugMarketModel(small("none"), seed=4)
+    s = m.state
+    o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+    leader = int(s.o_leader[o])
+    other = int(members[members != leader][0])
+    for d in members:
+        if d not in (leader, other):
+            s.d_active[d] = 0
+    s.d_jail_until[leader] = 5
+    s.d_jail_until[other] = 3
+    orgs.count_members(s, 1)
+    life = orgs.LifeCycleCounts()
+    orgs.succession(s, 1, m.params, np.random.default_rng(0), life)
+    assert s.o_leader[o] == -1 and life.leader_removals == 0
+    orgs.succession(s, 3, m.params, np.random.default_rng(0), life)  # the other member is back: takes over
+    assert s.o_leader[o] == other and s.d_rank[other] == LEADER
+    orgs.release_prisoners(s, 5, m.params, np.random.default_rng(0), life)
+    assert s.d_rank[leader] == LIEUTENANT

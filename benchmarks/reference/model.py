@@ -755,8 +755,9 @@ class ReferenceMarket(mesa.Model):
             if not o.active or not o.leader_gone():
                 continue
             members = o.street_members()
-            if o.leader is not None and o.n_members >= 3:  # a kingpin, not a lone seller or a pair
-                self.c["leader_removals"] += 1
+            if o.leader is not None:
+                if o.n_members >= 3:  # count kingpins, not lone sellers or pairs
+                    self.c["leader_removals"] += 1
                 o.leader = None
             if not members:
                 continue

@@ -204,8 +204,9 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
         if not _leader_gone(s, o, step):
             continue
         members = _street_members(s, o, step)
-        if s.o_leader[o] >= 0 and s.o_members[o] >= 3:  # a kingpin, not a lone seller
-            counts.leader_removals += 1
+        if s.o_leader[o] >= 0:
+            if s.o_members[o] >= 3:  # count kingpins, not lone sellers
+                counts.leader_removals += 1
             s.o_leader[o] = -1
         if members.size == 0:
             continue  # waits for members to come back from prison (or exits)
