@@ -172,7 +172,7 @@ def _warm_up(plugins: tuple[str, ...] = ()) -> bool:
 
 
 def initial_fingerprint(scenario: Scenario, root_seed: int, replicate: int = 0) -> str:
-    """Hash of the initial world of ``replicate`` (builds the world, runs nothing)."""
+    """Hash of the world of ``replicate`` when the policy takes over (builds it and runs its burn-in)."""
     from .model import DrugMarketModel
 
     model = DrugMarketModel(scenario, seed=np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
