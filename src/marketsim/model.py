@@ -150,6 +150,8 @@ class DrugMarketModel(mesa.Model):
         self.announced_target = -1
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
         self._build_world()
+        self._last_cell_sales = np.zeros(self.state.ncell)  # what the agency saw last week
+        self._last_org_arrests = np.zeros(self.state.max_orgs, self.state.o_arrests.dtype)
         self.world_fingerprint = self.state.fingerprint()  # the city as built
         self._burn_in(scenario.world.burn_in)
         self.initial_fingerprint = self.state.fingerprint()  # the city when the policy takes over
@@ -426,10 +428,10 @@ class DrugMarketModel(mesa.Model):
         org_cells = OrgCells(s.d_cell[street][order], bounds)
         return Observation(
             step=self.steps, width=s.width, height=s.height,
-            cell_sales=self._last_cell_sales.copy() if hasattr(self, "_last_cell_sales") else np.zeros(s.ncell),
+            cell_sales=self._last_cell_sales,  # a snapshot taken after last week's market, not live state
             cell_violence=s.cell_violence.copy(), cell_district=s.cell_district,
             org_active=s.o_active == 1, org_sales=s.o_sales_avg.copy(), org_violence=s.o_violence_attr.copy(),
-            org_arrests=self._last_org_arrests.copy() if hasattr(self, "_last_org_arrests") else np.zeros(s.max_orgs),
+            org_arrests=self._last_org_arrests,  # likewise, after last week's policing
             org_cells=org_cells, params=self.params.enforcement,
         )
 
