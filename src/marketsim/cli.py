@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_extra_commands(sub) -> None:
     """Commands defined in other modules (compare, ...), when present."""
-    for modname in ("marketsim.experiment",):
+    for modname in ("marketsim.experiments.compare",):
         try:
             mod = importlib.import_module(modname)
         except ImportError:
