@@ -415,8 +415,9 @@ def _aggregate(output, specs, runs, tseries, maps, run_wall_sum, ex, t_start, co
     from . import report, stats
 
     labels = [sp.label for sp in specs]
-    table = stats.comparison_table(ok, METRICS, labels, method=ci, kinds=KINDS)
-    adequacy = stats.adequacy(ok, KEY_METRICS, labels)
+    # failed runs stay in as missing values (NaN metrics), so a scenario whose runs all failed still has its rows
+    table = stats.comparison_table(runs, METRICS, labels, method=ci, kinds=KINDS)
+    adequacy = stats.adequacy(runs, KEY_METRICS, labels)
     provenance = {
         "command": command,
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
