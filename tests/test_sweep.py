@@ -122,6 +122,22 @@ def test_resume_after_killing_the_driver(grid_design, uninterrupted, tmp_path):
         assert (out / name).read_bytes() == (uninterrupted / name).read_bytes(), name
 
 
+def test_sigterm_exits_143_with_one_line(grid_design, tmp_path):
+    """SIGTERM (e.g. the end of a SLURM walltime) stops like Ctrl-C: exit 143, one line, no traceback."""
+    out = tmp_path / "term"
+    proc = _cli("sweep", grid_design, "--out", out, "--workers", "1", "--quiet")
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "store" / "runs").exists() and len(_parts(out)) >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "resume with the same command" in err and "Traceback" not in err
+    assert not any(p.name.endswith(".tmp") for p in out.rglob("*"))
+
+
 def test_ctrl_c_exits_130_and_resumes(grid_design, uninterrupted, tmp_path, monkeypatch, capsys):
     from marketsim.experiments import sweep as sweep_mod
 
