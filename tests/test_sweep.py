@@ -47,7 +47,7 @@ def design_text(method="grid", params=None, extra="", steps=6, replicates=2, sam
 def grid_design(tmp_path_factory):
     d = tmp_path_factory.mktemp("design")
     p = d / "grid.toml"
-    p.write_text(design_text(steps=12))
+    p.write_text(design_text(steps=6))
     return p
 
 
@@ -238,13 +238,13 @@ def test_morris_indices_equal_salib(tmp_path):
 
     design = tmp_path / "morris.toml"
     design.write_text(design_text("morris", {"enforcement.officers": "{low = 2, high = 10}",
-                                             "users.demand_mean": "{low = 0.5, high = 1.5}"}, samples=3, steps=6))
+                                             "users.demand_mean": "{low = 0.5, high = 1.5}"}, samples=2, steps=4))
     out = tmp_path / "m"
     assert main(["sweep", str(design), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     sens = pd.read_csv(out / "sensitivity.csv")
     problem = {"num_vars": 2, "names": ["enforcement.officers", "users.demand_mean"], "bounds": [[2, 10], [0.5, 1.5]]}
-    X = ms.sample(problem, 3, num_levels=4, seed=5)
-    assert len(pd.read_parquet(out / "points.parquet")) == len(X) == 9
+    X = ms.sample(problem, 2, num_levels=4, seed=5)
+    assert len(pd.read_parquet(out / "points.parquet")) == len(X) == 6
     for metric in ("arrests", "retail_price", "quantity_sold"):
         y = _point_means(out, metric)
         ref = ma.analyze(problem, X, y, num_levels=4, seed=5, num_resamples=200)
@@ -268,12 +268,12 @@ def test_sobol_with_policy_factor_equals_salib(tmp_path):
     design.write_text(design_text("sobol", {"enforcement.officers": "{low = 2, high = 10}",
                                             "users.demand_mean": "{low = 0.5, high = 1.5}",
                                             "enforcement.policy": '{values = ["none", "aggressive_interdiction"]}'},
-                                  samples=4, steps=5, replicates=1))
+                                  samples=2, steps=3, replicates=1))
     out = tmp_path / "s"
     assert main(["sweep", str(design), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     sens = pd.read_csv(out / "sensitivity.csv")
     problem = {"num_vars": 2, "names": ["enforcement.officers", "users.demand_mean"], "bounds": [[2, 10], [0.5, 1.5]]}
-    X = ss.sample(problem, 4, calc_second_order=False, seed=5)
+    X = ss.sample(problem, 2, calc_second_order=False, seed=5)
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == len(X) * 2  # samples x policies
     wide = runs.groupby(["point"])["arrests"].mean().sort_index().to_numpy().reshape(len(X), 2)
