@@ -139,9 +139,11 @@ def test_policing(world):
         return (s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, 2, s.width, s.height, s.torus,
                 s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
                 s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-                s.cell_start, s.cell_list, s.cell_dealers,
+                s.cell_start, s.cell_list,
                 t, 1.5, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
-                e.investigation_k, e.investigators, True, np.zeros(kp.N_COUNTS), rng)
+                e.investigation_k, e.investigators, np.bincount(s.f_corrupt_by[s.f_corrupt_by >= 0],
+                                                                minlength=s.max_orgs).astype(float),
+                float(s.f_out.size), 5.0, np.zeros(s.ncell), np.zeros(s.max_orgs), np.zeros(kp.N_COUNTS), rng)
 
     pair = _both(kp.policing, make)
     _assert_same(pair)

@@ -54,6 +54,10 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "perceived_response_top": ("level", "learned P(enforcement answers violence | group is the most violent), member-weighted"),
     "perceived_response_other": ("level", "learned P(enforcement answers violence | group is not the most violent), member-weighted"),
     "policy_target": ("id", "organisation slot the agency announced as its target (-1 none)"),
+    "effort_patrol": ("count", "officer-weeks posted by the week's allocation (the patrol budget committed)"),
+    "effort_investigation": ("count", "investigator-weeks spent on organisations with leads (the investigation budget spent)"),
+    "effort_inspection": ("count", "units of incoming shipments inspected (the interdiction budget spent)"),
+    "arrest_attempts": ("count", "arrest effort spent: the hazard arrest_k per officer and occupied cell covered, whatever the focus"),
 }
 TIMESERIES_COLUMNS = list(COLUMNS)
 HEADLINE = ["homicides", "violent_incidents", "corrupted_officer_share", "bribes_paid", "hhi",

@@ -151,6 +151,8 @@ class DrugMarketModel(mesa.Model):
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
         self._build_world()
         self._last_cell_sales = np.zeros(self.state.ncell)  # what the agency saw last week
+        self._cell_w = np.zeros(self.state.ncell)  # officers' priority weights per cell (focus)
+        self._invest_split = np.zeros(self.state.max_orgs)  # investigator time spent per organisation
         self._last_org_arrests = np.zeros(self.state.max_orgs, self.state.o_arrests.dtype)
         self.world_fingerprint = self.state.fingerprint()  # the city as built
         self._burn_in(scenario.world.burn_in)
@@ -405,12 +407,13 @@ class DrugMarketModel(mesa.Model):
         s, sp, e = self.state, self.params.supply, self.params.enforcement
         cost = self._unit_cost()
         order = supply.order_volume(s, s.o_street, sp.stock_weeks, cost, np.minimum(self._stockout_share, 1.0))
-        shipped, seized, paid = supply.import_and_interdict(
+        shipped, seized, paid, inspected = supply.import_and_interdict(
             s, order, sp.import_volume, e.interdiction_capacity, e.interdiction_hit_rate,
             self._interdiction_weights, cost, self.streams["enforcement"])
         supply.distribute(s, t, sp.stock_weeks, sp.transfer_price)
         self.c["imported"] = shipped
         self.c["interdicted"] = seized
+        self.c["effort_inspection"] = inspected
         self.ledger["imported"] += shipped
         self.ledger["seized"] += seized
         self.ledger["import_paid"] += paid
@@ -453,17 +456,23 @@ class DrugMarketModel(mesa.Model):
             s.f_cell[:] = np.minimum(np.searchsorted(cdf, rng.random(s.f_cell.size) * cdf[-1], side="right"),
                                      s.ncell - 1)
         officer_coverage(s.f_cell, s.f_out, e.patrol_radius, s.width, s.height, s.torus, s.cell_police)
+        # the patrol budget committed this week: every officer on duty is posted (officers lost to
+        # attacks or internal affairs later in the week are counted in officers_killed / corrupt_detected)
+        self.c["effort_patrol"] = float(np.count_nonzero(s.f_out == 0))
         s.o_focus[:] = 0.0 if alloc.org_focus is None else np.clip(alloc.org_focus, 0.0, 1.0) * active
-        self._invest_by_arrests = alloc.investigation_weight is None
-        inv = np.ones(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
+        # the policy's split of investigator time; what it leaves unused (or ``None``: all of it)
+        # follows the arrests (``k_policing.investigation_split``)
+        inv = np.zeros(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
         inv = inv * active
         s.o_invest_w[:] = inv / inv.sum() if inv.sum() > 0 else 0.0
         self._interdiction_weights = None if alloc.interdiction_weight is None else \
             np.maximum(alloc.interdiction_weight, 0.0) * active
         self.announced_target = int(alloc.announced_target)
         # what each organisation sees of the police around its street dealers
-        exposure(s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.o_focus, e.focus_multiplier,
-                 s.o_street, self._work.org_scratch, s.o_exposure)
+        k_policing.cell_focus_weight(s.cell_start, s.cell_list, s.d_active, s.d_jail_until, s.d_org, s.o_focus,
+                                     e.focus_multiplier, t, self._cell_w)
+        exposure(s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.cell_dealers, self._cell_w,
+                 s.o_focus, e.focus_multiplier, s.o_street, self._work.org_scratch, s.o_exposure)
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -551,13 +560,19 @@ class DrugMarketModel(mesa.Model):
     def _policing(self, t: int) -> None:
         s, e = self.state, self.params.enforcement
         counts = np.zeros(k_policing.N_COUNTS)
+        on_duty = s.f_out == 0
+        paid = np.bincount(s.f_corrupt_by[on_duty & (s.f_corrupt_by >= 0)], minlength=s.max_orgs)
         k_policing.policing(
             s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, e.patrol_radius, s.width, s.height, s.torus,
             s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
             s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-            s.cell_start, s.cell_list, s.cell_dealers,
+            s.cell_start, s.cell_list,
             t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
-            e.investigation_k, e.investigators, self._invest_by_arrests, counts, self.streams["enforcement"])
+            e.investigation_k, e.investigators, paid.astype(np.float64), float(s.f_out.size), e.tipoff_team,
+            self._cell_w, self._invest_split, counts, self.streams["enforcement"])
+        self.c["effort_investigation"] = counts[k_policing.INVESTIGATION_EFFORT]
+        self.c["arrest_attempts"] = counts[k_policing.ARREST_ATTEMPTS]
+        self.c["tipoffs"] = counts[k_policing.TIPOFFS]
         self.c["arrests"] = counts[k_policing.ARRESTS]
         self.c["lieutenant_arrests"] = counts[k_policing.LIEUT_ARRESTS]
         self.c["leader_arrests"] = counts[k_policing.LEADER_ARRESTS]
@@ -678,6 +693,10 @@ class DrugMarketModel(mesa.Model):
             "perceived_response_top": self._belief(s.o_vtop_num, s.o_vtop_den, weights),
             "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den, weights),
             "policy_target": self.announced_target,
+            "effort_patrol": c["effort_patrol"],
+            "effort_investigation": c["effort_investigation"],
+            "effort_inspection": c["effort_inspection"],
+            "arrest_attempts": c["arrest_attempts"],
         }
         if not self._recording:
             return

@@ -148,8 +148,9 @@ class Enforcement(_Section):
     focus_multiplier: float = Field(
         3.0,
         ge=1,
-        description="Arrest intensity multiplier on members of organisations the policy focuses on "
-        "(group accountability: officers know and pursue them).",
+        description="Priority weight of a member of an organisation the policy focuses on, relative to other "
+        "dealers in the same cell (group accountability: officers know and pursue them). It redistributes each "
+        "officer's fixed arrest effort in a cell (arrest_k in total), never adds to it (one budget, DESIGN 4).",
     )
     investigation_k: float = Field(
         0.15, ge=0, description="Rate at which investigation effort turns member arrests into lieutenant or leader arrests."
@@ -158,6 +159,14 @@ class Enforcement(_Section):
     leader_sentence_weeks: float = Field(156.0, gt=0, description="Mean sentence for a lieutenant or leader (weeks, exponential).")
     cash_seizure_share: float = Field(
         1.0, ge=0, le=1, description="Share of an arrested dealer's cash that is seized."
+    )
+    tipoff_team: float = Field(
+        5.0,
+        ge=0,
+        description="Officers who learn of an investigation against an organisation (its arrests are processed by "
+        "them); if any of them is on the organisation's payroll the suspect is tipped off and the arrest fails "
+        "(counted in enforcement_neutralised). Assumption; no empirical estimate (Lessing 2017 describes "
+        "protection from investigation as a main good bought by bribes).",
     )
     attribution_rate: float = Field(
         0.7, ge=0, le=1, description="Probability that a violent incident is attributed to the attacking organisation in police records."

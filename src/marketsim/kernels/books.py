@@ -307,23 +307,23 @@ def week_counts(o_active, o_members, d_active, d_jail_until, step, f_corrupt_by,
 
 
 @njit(cache=True)
-def exposure(d_active, d_jail_until, d_org, d_cell, step, cell_police, o_focus, focus_multiplier, o_street,
-             total, o_exposure):
-    """Police presence each organisation feels around its street dealers (focus multiplies it):
-    ``o_exposure`` = mean over its street dealers of ``police * (1 + (focus_multiplier - 1) * focus)``
-    (0 without street dealers). ``total`` (float64[max_orgs]) is scratch. Same as::
-
-        street = np.flatnonzero((d_active == 1) & (d_jail_until <= step)); o = d_org[street]
-        felt = cell_police[d_cell[street]] * (1.0 + (focus_multiplier - 1.0) * o_focus[o])
-        tot = np.bincount(o, weights=felt, minlength=max_orgs)
-        o_exposure[:] = np.divide(tot, o_street, out=np.zeros(max_orgs), where=o_street > 0)
-    """
+def exposure(d_active, d_jail_until, d_org, d_cell, step, cell_police, cell_dealers, cell_w, o_focus,
+             focus_multiplier, o_street, total, o_exposure):
+    """Police attention each organisation feels around its street dealers: ``o_exposure`` = mean
+    over its street dealers of ``police * w * n / W`` in the dealer's cell, where ``w = 1 +
+    (focus_multiplier - 1) * focus`` is the dealer's priority weight, ``n`` the cell's street
+    dealers and ``W`` (``cell_w``) the sum of their weights: the share of the officers' fixed
+    effort that falls on the dealer (see :func:`marketsim.kernels.policing.policing`), scaled so
+    that it equals the police presence when nobody is focused. 0 without street dealers.
+    ``total`` (float64[max_orgs]) is scratch."""
     total[:] = 0.0
     f1 = focus_multiplier - 1.0
     for d in range(d_active.shape[0]):
         if d_active[d] == 1 and d_jail_until[d] <= step:
             o = d_org[d]
-            total[o] += cell_police[d_cell[d]] * (1.0 + f1 * o_focus[o])
+            c = d_cell[d]
+            share = (1.0 + f1 * o_focus[o]) * cell_dealers[c] / cell_w[c] if cell_w[c] > 0.0 else 1.0
+            total[o] += cell_police[c] * share
     for o in range(o_exposure.shape[0]):
         o_exposure[o] = total[o] / o_street[o] if o_street[o] > 0 else 0.0
 
@@ -376,7 +376,8 @@ def inspection_odds(ship, w, wsum, capacity, hit_rate, p):
     Inspections are split ``capacity * w / wsum``; a shipment cannot be inspected beyond its
     size, and what it cannot absorb goes to the other shipments in proportion to their weights
     (water-filling), so the whole budget is used while there is anything left to inspect.
-    Probability = ``hit_rate`` x inspected / shipped, clipped to [0, 1]."""
+    Probability = ``hit_rate`` x inspected / shipped, clipped to [0, 1]. Returns the units
+    inspected (the inspection effort spent: ``min(capacity, units shipped)``)."""
     n = ship.shape[0]
     inspected = np.zeros(n)
     full = np.zeros(n, np.bool_)
@@ -402,9 +403,12 @@ def inspection_odds(ship, w, wsum, capacity, hit_rate, p):
             break
         remaining -= spent
         wleft -= wcap
+    done = 0.0
     for o in range(n):
         x = hit_rate * inspected[o] / _np_max(ship[o], 1.0) if ship[o] > 0 else 0.0
         p[o] = min(max(x, 0.0), 1.0) if x == x else x
+        done += inspected[o]
+    return done
 
 
 @njit(cache=True)
