@@ -67,7 +67,7 @@ def _arrests_by_org(focus_on, reps=400, k=1.0, mult=3.0):
         kp.policing(s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, 0, s.width, s.height, s.torus,
                     s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
                     s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-                    s.cell_start, s.cell_list, 1, k, mult, 26.0, 156.0, 1.0, 0.0, 0.0,
+                    s.cell_start, s.cell_list, s.d_cell, s.cell_arrests, 1, k, mult, 26.0, 156.0, 1.0, 0.0, 0.0,
                     np.zeros(2), 1.0, 5.0, np.zeros(s.ncell), np.zeros(2), counts, np.random.default_rng(r))
         by_org += s.o_arrests[:2]
         attempts += counts[kp.ARREST_ATTEMPTS]

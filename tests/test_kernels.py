@@ -139,7 +139,7 @@ def test_policing(world):
         return (s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, 2, s.width, s.height, s.torus,
                 s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
                 s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-                s.cell_start, s.cell_list,
+                s.cell_start, s.cell_list, s.d_cell, s.cell_arrests,
                 t, 1.5, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
                 e.investigation_k, e.investigators, np.bincount(s.f_corrupt_by[s.f_corrupt_by >= 0],
                                                                 minlength=s.max_orgs).astype(float),
@@ -163,7 +163,7 @@ def test_corruption(world):
         return (s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
                 s.f_refused_until, t, po.refusal_memory, 3, s.width, s.height, s.torus,
                 s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg,
-                s.o_members, s.o_ruth, s.o_violence, s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents,
+                s.o_members, s.o_ruth, s.o_violence, s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
                 e.officer_wage, 0.2, e.penalty_weeks, e.sentence_weeks, po.bribe_share, po.bribe_cash_share,
                 po.prior_a, po.prior_b, po.plomo_threshold, 0.5, po.police_lethality, e.attribution_rate,
                 np.zeros(kc.N_COUNTS), rng)
@@ -183,7 +183,7 @@ def test_violence(world):
         return (s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth * 5.0, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
                 s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
-                s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
+                s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
                 2, 20.0, 0.0, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
                 po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(kv.N_COUNTS), rng)
 

@@ -44,7 +44,7 @@ def _attacks_by_org0(s, seed, horizon=8.0, attack_cost=1000.0, noise=1000.0):
     kv.violence(s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
                 s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
-                s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, 1,
+                s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, 1,
                 1, horizon, attack_cost, 4.0, 26.0, noise, 0.3, 3, 0.7, 1.0, 9.0, counts,
                 np.random.default_rng(seed))
     return int(s.o_violence[0])
@@ -126,7 +126,7 @@ def _bribe_round(s, wage=1000.0, detection=0.0, penalty=0.0, plomo_prob=0.0):
     kc.corruption(s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
                   s.f_refused_until, 1, 26, 1, s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash,
                   s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence,
-                  s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, wage, detection, penalty, 26.0, 0.5,
+                  s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, wage, detection, penalty, 26.0, 0.5,
                   0.1, 1.0, 9.0, 0.03, plomo_prob, 0.2, 0.7, counts, np.random.default_rng(0))
     return counts
 
@@ -277,3 +277,17 @@ def test_small_organisation_forgets_a_departed_leader():
     assert s.o_leader[o] == other and s.d_rank[other] == LEADER
     orgs.release_prisoners(s, 5, m.params, np.random.default_rng(0), life)
     assert s.d_rank[leader] == LIEUTENANT
+
+
+def test_officer_posted_away_stays_on_the_payroll():
+    """corrupted_officer_share counts every officer on a payroll, wherever posted: the payer keeps
+    the officer (a retainer) while it can pay."""
+    s = _one_officer_world(integrity=0.1, trade_risk_events=4.0)
+    _bribe_round(s)
+    assert s.f_corrupt_by[0] == 0
+    s.f_cell[0] = 0  # posted far from the payer's dealers
+    c = _bribe_round(s)
+    assert s.f_corrupt_by[0] == 0 and c[kc.BRIBES_PAID] > 0
+    s.o_cash[0] = 0.0  # the payer can no longer pay
+    _bribe_round(s)
+    assert s.f_corrupt_by[0] == -1

@@ -50,6 +50,10 @@ from .policies import Allocation, NoStrategy, Observation, make_policy
 from .scenario import Scenario
 from .state import LEADER, LIEUTENANT, allocate, allocate_workspace
 
+#: columns of :meth:`DrugMarketModel.districts` (``districts.parquet``)
+DISTRICT_COLUMNS = ["step", "district", "homicides", "violent_incidents", "quantity_sold", "hhi", "arrests", "officers"]
+DISTRICT_DTYPES = {"step": "int64", "district": "int64", "homicides": "int64", "violent_incidents": "int64",
+                   "quantity_sold": "float64", "hhi": "float64", "arrests": "int64", "officers": "int64"}
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
 RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
 #: the names under which ``profile=True`` times each part of a week (``model.process_times``):
@@ -144,6 +148,8 @@ class DrugMarketModel(mesa.Model):
         self.process_times: dict[str, float] = defaultdict(float)
         self.profiled_steps = 0
         self._rows: list[dict] = []
+        self._district_rows: list[np.ndarray] = []
+        self.population = scenario.world.population or 50 * scenario.world.users
         self._last: dict = {}
         self._grid = None
         self._interdiction_weights = None
@@ -379,6 +385,8 @@ class DrugMarketModel(mesa.Model):
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
         self._stockout_share = np.empty(s.max_orgs)
+        s.cell_deaths[:] = 0
+        s.cell_arrests[:] = 0
         reset_week(s.cell_incidents, s.cell_sales, s.cell_unmet, s.d_active, s.d_org, s.d_sales, s.d_stockout,
                    s.o_street, s.o_violence, s.o_violence_prev, s.o_attributed, s.o_arrests, s.o_bribes,
                    self._stockout_share)
@@ -458,7 +466,9 @@ class DrugMarketModel(mesa.Model):
         officer_coverage(s.f_cell, s.f_out, e.patrol_radius, s.width, s.height, s.torus, s.cell_police)
         # the patrol budget committed this week: every officer on duty is posted (officers lost to
         # attacks or internal affairs later in the week are counted in officers_killed / corrupt_detected)
-        self.c["effort_patrol"] = float(np.count_nonzero(s.f_out == 0))
+        on_duty = s.f_out == 0
+        self.c["effort_patrol"] = float(np.count_nonzero(on_duty))
+        self._dist_officers = np.bincount(s.cell_district[s.f_cell[on_duty]], minlength=self._work.n_districts)
         s.o_focus[:] = 0.0 if alloc.org_focus is None else np.clip(alloc.org_focus, 0.0, 1.0) * active
         # the policy's split of investigator time; what it leaves unused (or ``None``: all of it)
         # follows the arrests (``k_policing.investigation_split``)
@@ -482,7 +492,7 @@ class DrugMarketModel(mesa.Model):
             s.f_refused_until, t, po.refusal_memory, e.patrol_radius,
             s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num,
             s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence, s.o_attributed,
-            s.cell_start, s.cell_list, s.cell_incidents,
+            s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
             e.officer_wage, e.detection_prob, e.penalty_weeks, e.sentence_weeks, po.bribe_share,
             po.bribe_cash_share, po.prior_a, po.prior_b, po.plomo_threshold, po.plomo_prob, po.police_lethality,
             e.attribution_rate, counts, self.streams["organizations"])
@@ -546,6 +556,7 @@ class DrugMarketModel(mesa.Model):
         # concentration of this week's sales
         shares = s.o_sales[s.o_active == 1]
         self.c["hhi"] = hhi(shares)
+        self.c["hhi_organizations"] = hhi(s.o_sales[(s.o_active == 1) & (s.o_members >= 2)])
         self.c["largest_share"] = float(shares.max() / shares.sum()) if shares.sum() > 0 else np.nan
         nd = wk.n_districts
         sold_d = np.flatnonzero(act & (s.d_sales > 0))
@@ -554,6 +565,7 @@ class DrugMarketModel(mesa.Model):
         district_sales_hhi(sold_d, s.d_cell, s.d_org, s.d_sales, s.cell_district, nd, s.max_orgs, dist_sales, local)
         self.c["local_hhi"] = float(np.nansum(local * dist_sales) / dist_sales.sum()) if dist_sales.sum() > 0 \
             else np.nan
+        self._dist_sales, self._dist_hhi = dist_sales, local
         self.c["active_market_cells"] = int(np.count_nonzero(s.cell_sales))
         self._last_cell_sales = s.cell_sales.copy()
 
@@ -566,7 +578,7 @@ class DrugMarketModel(mesa.Model):
             s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, e.patrol_radius, s.width, s.height, s.torus,
             s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
             s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-            s.cell_start, s.cell_list,
+            s.cell_start, s.cell_list, s.d_cell, s.cell_arrests,
             t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
             e.investigation_k, e.investigators, paid.astype(np.float64), float(s.f_out.size), e.tipoff_team,
             self._cell_w, self._invest_split, counts, self.streams["enforcement"])
@@ -589,7 +601,7 @@ class DrugMarketModel(mesa.Model):
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
             s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
             s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
-            s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
+            s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
             self.streams["violence"])
@@ -651,9 +663,11 @@ class DrugMarketModel(mesa.Model):
             s.cell_control_since)
         w = np.where(active, s.o_members, 0).astype(float)
         weights = (w, w.sum())
+        homicides = c["turf_deaths"] + life.succession_deaths + c["officers_killed"]
         row = {
             "step": t,
-            "homicides": c["turf_deaths"] + life.succession_deaths + c["officers_killed"],
+            "homicides": homicides,
+            "homicide_rate": homicides * 52.0 / self.population * 1e5,
             "violent_incidents": c["violence_turf"] + life.succession_incidents + c["violence_against_police"],
             "violence_turf": c["violence_turf"],
             "violence_succession": life.succession_incidents,
@@ -664,6 +678,7 @@ class DrugMarketModel(mesa.Model):
             "enforcement_neutralised": c["enforcement_neutralised"],
             "corrupt_detected": c["corrupt_detected"],
             "hhi": c["hhi"],
+            "hhi_organizations": c["hhi_organizations"],
             "local_hhi": c["local_hhi"],
             "largest_share": c["largest_share"],
             "n_organizations": n_org,
@@ -702,9 +717,34 @@ class DrugMarketModel(mesa.Model):
             return
         row["step"] = self.steps
         self._rows.append(row)
+        self._district_rows.append(self._district_row(self.steps))
         self._last = row
         self._sync_agents()
         self.datacollector.collect(self)
+
+    def _district_row(self, step: int) -> np.ndarray:
+        """This week's per-district outputs, one row per district (columns of :data:`DISTRICT_COLUMNS`)."""
+        s = self.state
+        nd = self._work.n_districts
+        out = np.empty((nd, len(DISTRICT_COLUMNS)))
+        out[:, 0] = step
+        out[:, 1] = np.arange(nd)
+        out[:, 2] = np.bincount(s.cell_district, weights=s.cell_deaths, minlength=nd)
+        out[:, 3] = np.bincount(s.cell_district, weights=s.cell_incidents, minlength=nd)
+        out[:, 4] = self._dist_sales
+        out[:, 5] = self._dist_hhi
+        out[:, 6] = np.bincount(s.cell_district, weights=s.cell_arrests, minlength=nd)
+        out[:, 7] = self._dist_officers
+        return out
+
+    def districts(self) -> pd.DataFrame:
+        """Per-district outputs, one row per recorded week and district: ``step, district, homicides,
+        violent_incidents, quantity_sold, hhi`` (of organisations' sales in the district, NaN where
+        nothing was sold), ``arrests`` and ``officers`` (posted there). Districts are squares of
+        ``world.district_size`` cells, numbered row by row from the top-left corner."""
+        if not self._district_rows:
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in DISTRICT_COLUMNS}).astype(DISTRICT_DTYPES)
+        return pd.DataFrame(np.vstack(self._district_rows), columns=DISTRICT_COLUMNS).astype(DISTRICT_DTYPES)
 
     def _belief(self, num: np.ndarray, den: np.ndarray, weights=None) -> float:
         """Member-weighted mean of a learned risk over active organisations. ``weights``:

@@ -179,6 +179,7 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
             s.o_attributed[orgs[a]] += 1
         if rng.random() < lethality:
             counts.succession_deaths += 1
+            s.cell_deaths[s.d_cell[v]] += 1
             s.o_stock[s.d_org[v]] += s.d_inv[v]
             s.o_cash[s.d_org[v]] += s.d_cash[v]
             s.d_inv[v] = 0.0

@@ -47,6 +47,14 @@ class World(_Section):
         description="Weeks the market runs under minimal random patrol before the policy takes over and recording "
         "starts (lets the initial city settle; shared by every policy on the same seed). Not counted in steps.",
     )
+    population: int = Field(
+        0,
+        ge=0,
+        description="Residents of the city the users stand for (persons), the denominator of homicide_rate "
+        "(per 100,000 residents per year). 0 (default): 50 residents per user, i.e. users are 2% of residents: "
+        "the order of magnitude of past-month use of cocaine, heroin or methamphetamine among US residents "
+        "aged 12+ (about 1.4% in NSDUH 2019: 0.7%, 0.1% and 0.6%), rounded up for other street-market drugs.",
+    )
     hotspots: int = Field(
         12, ge=1, description="Number of neighbourhood demand clusters; user homes are drawn around them."
     )

@@ -31,6 +31,8 @@ class State:
     cell_police: np.ndarray  # int32: officers whose patrol covers the cell this week
     cell_violence: np.ndarray  # float64: exponentially decayed violent incidents
     cell_incidents: np.ndarray  # int32: incidents this week
+    cell_deaths: np.ndarray  # int32: deaths from violence this week (dealers and officers)
+    cell_arrests: np.ndarray  # int32: arrests made this week (dealers arrested in the cell)
     cell_sales: np.ndarray  # float64: units sold in the cell this week
     cell_unmet: np.ndarray  # float64: unmet demand of users living in the cell this week
     cell_control: np.ndarray  # int32: organisation with most street dealers, -1 none
@@ -149,6 +151,8 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         cell_police=z(ncell, i32),
         cell_violence=z(ncell, f64),
         cell_incidents=z(ncell, i32),
+        cell_deaths=z(ncell, i32),
+        cell_arrests=z(ncell, i32),
         cell_sales=z(ncell, f64),
         cell_unmet=z(ncell, f64),
         cell_control=np.full(ncell, -1, i32),

@@ -16,7 +16,7 @@ def corruption(f_cell, f_out, f_integrity, f_corrupt_by, f_corrupt_gen, f_bribe,
                step, refusal_memory, radius, width, height, torus,
                d_org, o_active, o_gen, o_cash, o_bribes, o_trade_num, o_trade_den, o_revenue_avg, o_members,
                o_ruth, o_violence, o_attributed,
-               cell_start, cell_list, cell_incidents,
+               cell_start, cell_list, cell_incidents, cell_deaths,
                wage, detection_prob, penalty_weeks, sentence_weeks, bribe_share, bribe_cash_share,
                prior_a, prior_b, plomo_threshold, plomo_prob, police_lethality, attribution_rate,
                counts, rng):
@@ -26,7 +26,8 @@ def corruption(f_cell, f_out, f_integrity, f_corrupt_by, f_corrupt_gen, f_bribe,
     2. the organisation with most street dealers in the officer's patrol area weighs a weekly
        bribe: ``bribe_offer`` (a share of the expected loss avoided, rising with its perceived
        arrest risk), capped by the cash it will spend on bribes this week;
-    3. a corrupted officer keeps being paid while the bribe is still worth it to the payer;
+    3. a corrupted officer stays on the payroll (a retainer, Lessing 2017) while the payer can
+       pay and, when the officer covers its dealers, while the bribe is still worth it to the payer;
     4. a clean officer accepts when ``accepts_bribe``; a refusal, when the organisation feels
        pressed (perceived risk above ``plomo_threshold``), may be answered with violence; the
        organisation does not ask the same officer again for ``refusal_memory`` weeks.
@@ -83,7 +84,10 @@ def corruption(f_cell, f_out, f_integrity, f_corrupt_by, f_corrupt_gen, f_bribe,
             wtp = bribe_offer(exposed[o], risk, value_per_arrest, bribe_share)
             budget = bribe_cash_share * o_cash[o] - o_bribes[o]
             if payer >= 0:
-                if wtp >= f_bribe[f] and budget >= f_bribe[f]:
+                # a retainer: posted away from the payer's dealers, the officer stays on the payroll
+                # while the payer can pay (future postings, tip-offs about investigations); posted
+                # among them, while the protection is still worth the bribe
+                if budget >= f_bribe[f] and (exposed[o] == 0 or wtp >= f_bribe[f]):
                     o_cash[o] -= f_bribe[f]
                     o_bribes[o] += f_bribe[f]
                     counts[BRIBES_PAID] += f_bribe[f]
@@ -115,6 +119,7 @@ def corruption(f_cell, f_out, f_integrity, f_corrupt_by, f_corrupt_gen, f_bribe,
                                 o_attributed[o] += 1
                             if rng.random() < police_lethality:
                                 counts[OFFICERS_KILLED] += 1.0
+                                cell_deaths[f_cell[f]] += 1
                                 f_out[f] = 1
         for j in range(nt):
             exposed[touched[j]] = 0

@@ -14,7 +14,9 @@ N_COUNTS = 10
 
 
 @njit(cache=True)
-def _arrest(d, step, mean_sentence, cash_share, d_jail_until, d_inv, d_cash, d_org, o_arrests, counts, rng):
+def _arrest(d, step, mean_sentence, cash_share, d_jail_until, d_inv, d_cash, d_org, o_arrests, counts, rng,
+            d_cell, cell_arrests):
+    cell_arrests[d_cell[d]] += 1
     d_jail_until[d] = step + 1 + int(rng.exponential(mean_sentence))
     counts[SEIZED_UNITS] += d_inv[d]
     d_inv[d] = 0.0
@@ -62,8 +64,10 @@ def investigation_split(o_invest_w, leads, o_split):
     """Where investigator time goes this week: the policy's split ``o_invest_w`` over the
     organisations that gave the agency leads (:func:`investigation_leads`). What the policy put
     on organisations without leads falls back to the default rule (in proportion to the leads),
-    so investigator time is never idle while there is any lead. Returns the share of
-    investigator time spent (1.0, or 0.0 when nobody was ever arrested)."""
+    so investigator time is never idle while there is any lead. Without any lead in the whole
+    city (nobody arrested this week and nobody in prison) the time goes to surveillance that
+    builds no case this week (``o_split`` all 0). Returns the share of investigator time spent
+    (always 1.0: the budget is spent either way)."""
     no = leads.shape[0]
     o_arrests = leads
     total_arrests = 0.0
@@ -72,7 +76,7 @@ def investigation_split(o_invest_w, leads, o_split):
     if total_arrests <= 0.0:
         for o in range(no):
             o_split[o] = 0.0
-        return 0.0
+        return 1.0
     used = 0.0
     for o in range(no):
         if o_arrests[o] > 0 and o_invest_w[o] > 0.0:
@@ -94,7 +98,7 @@ def investigation_split(o_invest_w, leads, o_split):
 def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, torus,
              d_active, d_jail_until, d_org, d_rank, d_inv, d_cash,
              o_focus, o_arrests, o_invest_w, o_street, o_members,
-             cell_start, cell_list,
+             cell_start, cell_list, d_cell, cell_arrests,
              step, arrest_k, focus_multiplier, sentence_weeks, leader_sentence_weeks, cash_share,
              investigation_k, investigators, o_paid, n_officers, tipoff_team, cell_w, o_split, counts, rng):
     """Officers (random order) try to arrest the street dealers in their patrol area.
@@ -160,7 +164,8 @@ def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, toru
                             continue
                         boss = d_rank[d] > 0 and o_members[o] >= 3
                         mean = leader_sentence_weeks if boss else sentence_weeks
-                        _arrest(d, step, mean, cash_share, d_jail_until, d_inv, d_cash, d_org, o_arrests, counts, rng)
+                        _arrest(d, step, mean, cash_share, d_jail_until, d_inv, d_cash, d_org, o_arrests, counts, rng,
+                        d_cell, cell_arrests)
                         f_arrests[f] += 1
                         counts[ARRESTS] += 1.0
                         if boss and d_rank[d] == 1:
@@ -198,7 +203,7 @@ def policing(f_cell, f_out, f_corrupt_by, f_arrests, radius, width, height, toru
                     counts[TIPOFFS] += 1.0
                     continue
                 _arrest(d, step, leader_sentence_weeks, cash_share, d_jail_until, d_inv, d_cash, d_org,
-                        o_arrests, counts, rng)
+                        o_arrests, counts, rng, d_cell, cell_arrests)
                 counts[ARRESTS] += 1.0
                 if rank == 1:
                     lieut_taken[o] += 1

@@ -41,8 +41,9 @@ def _local_strength(c0, org, radius, width, height, torus, cell_start, cell_list
 
 
 @njit(cache=True)
-def _kill(d, heir, d_active, d_inv, d_cash, counts):
+def _kill(d, heir, d_active, d_inv, d_cash, d_cell, cell_deaths, counts):
     """Remove dealer ``d``; the winner takes its stock and cash (drugs and money are conserved)."""
+    cell_deaths[d_cell[d]] += 1
     d_active[d] = 0
     d_inv[heir] += d_inv[d]
     d_inv[d] = 0.0
@@ -55,7 +56,7 @@ def _kill(d, heir, d_active, d_inv, d_cash, counts):
 def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv, d_cash,
              o_cash, o_ruth, o_revenue_avg, o_members, o_vtop_num, o_vtop_den, o_voth_num, o_voth_den,
              o_violence_attr, o_active, o_violence, o_attributed,
-             cell_start, cell_list, cell_incidents, width, height, torus, step,
+             cell_start, cell_list, cell_incidents, cell_deaths, width, height, torus, step,
              contact_radius, horizon, attack_cost, retaliation_weeks, crackdown_loss_weeks, noise,
              lethality, displacement_radius, attribution_rate, prior_a, prior_b, counts, rng):
     """Street dealers, in random order, each meet their most lucrative rival within ``contact_radius``.
@@ -139,7 +140,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         else:
             winner, loser = r, d
         if rng.random() < lethality:
-            _kill(loser, winner, d_active, d_inv, d_cash, counts)
+            _kill(loser, winner, d_active, d_inv, d_cash, d_cell, cell_deaths, counts)
             if winner == d:
                 d_cell[d] = d_cell[r]  # the attacker takes the corner
         else:
