@@ -288,10 +288,14 @@ def test_bookkeeping_kernels_match_their_python():
     def learn():
         s = st()
         rec = np.where(s.o_active == 1, s.o_violence_attr, -1.0)
-        return (s.o_active, rec, int(np.argmax(rec)), 0.05, po.learning_discount, po.vicarious_weight,
+        s.o_violence_prev[::2] = 1  # some organisations were violent last week, some attacked police
+        s.o_police_prev[::3] = 1
+        return (s.o_active, int(np.argmax(rec)), po.learning_discount, po.vicarious_weight,
                 po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
-                s.o_exposure_base, s.o_focus, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
-                s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue)
+                s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
+                s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
+                int(np.argmax(rec)), s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
+                s.o_loss_den, s.o_threat_att, s.o_threat_ref)
 
     _same(books.learn, learn)
     _same(books.count_members, lambda: (lambda s: (s.d_active, s.d_org, s.d_jail_until, t, s.o_members,

@@ -163,9 +163,12 @@ def test_corruption(world):
         return (s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
                 s.f_refused_until, t, po.refusal_memory, 3, s.width, s.height, s.torus,
                 s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg,
-                s.o_members, s.o_ruth, s.o_violence, s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
+                s.o_members, s.o_ruth * 20.0, s.o_violence, s.o_attributed, s.o_police_attacks, s.o_pnum, s.o_pnum_den,
+                s.o_loss_num, s.o_loss_den, s.o_threat_att + 1.0, s.o_threat_ref,
+                s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
                 e.officer_wage, 0.2, e.penalty_weeks, e.sentence_weeks, po.bribe_share, po.bribe_cash_share,
-                po.prior_a, po.prior_b, po.plomo_threshold, 0.5, po.police_lethality, e.attribution_rate,
+                po.prior_a, po.prior_b, 0.0, po.decision_noise, 1 / 26, po.response_weeks,
+                po.officer_harm_weeks, po.police_lethality, e.attribution_rate,
                 np.zeros(kc.N_COUNTS), rng)
 
     pair = _both(kc.corruption, make)
@@ -182,9 +185,11 @@ def test_violence(world):
         s = copy.deepcopy(m.state)
         return (s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth * 5.0, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
+                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
+                s.o_loss_num, s.o_loss_den,
                 s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
-                2, 20.0, 0.0, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
+                2, 20.0, 0.0, po.retaliation_weeks, 1 / 26, po.response_weeks, e.sentence_weeks, po.grievance_value,
+                po.decision_noise,
                 po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(kv.N_COUNTS), rng)
 
     pair = _both(kv.violence, make)

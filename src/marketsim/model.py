@@ -34,6 +34,7 @@ from .agents import Dealer, Officer, Organization, User
 from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
+from .kernels.decisions import decay_grievances
 from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sales, week_counts
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import (
@@ -387,6 +388,8 @@ class DrugMarketModel(mesa.Model):
         self._stockout_share = np.empty(s.max_orgs)
         s.cell_deaths[:] = 0
         s.cell_arrests[:] = 0
+        s.o_police_prev[:] = s.o_police_attacks
+        s.o_police_attacks[:] = 0
         reset_week(s.cell_incidents, s.cell_sales, s.cell_unmet, s.d_active, s.d_org, s.d_sales, s.d_stockout,
                    s.o_street, s.o_violence, s.o_violence_prev, s.o_attributed, s.o_arrests, s.o_bribes,
                    self._stockout_share)
@@ -492,10 +495,13 @@ class DrugMarketModel(mesa.Model):
             s.f_refused_until, t, po.refusal_memory, e.patrol_radius,
             s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num,
             s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence, s.o_attributed,
+            s.o_police_attacks, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den, s.o_threat_att, s.o_threat_ref,
             s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
             e.officer_wage, e.detection_prob, e.penalty_weeks, e.sentence_weeks, po.bribe_share,
-            po.bribe_cash_share, po.prior_a, po.prior_b, po.plomo_threshold, po.plomo_prob, po.police_lethality,
+            po.bribe_cash_share, po.prior_a, po.prior_b, po.attack_cost, po.decision_noise,
+            orgs._loss_prior(self.params), po.response_weeks, po.officer_harm_weeks, po.police_lethality,
             e.attribution_rate, counts, self.streams["organizations"])
+        self.ledger["attack_spend"] += counts[k_corruption.SPENT]
         self.c["bribes_paid"] = counts[k_corruption.BRIBES_PAID]
         self.c["new_corrupt"] = counts[k_corruption.NEW_CORRUPT]
         self.c["bribes_refused"] = counts[k_corruption.REFUSED]
@@ -601,8 +607,10 @@ class DrugMarketModel(mesa.Model):
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
             s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
             s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
-            s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
-            1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
+            s.o_attributed, s.o_griev_org, s.o_griev, s.o_loss_num, s.o_loss_den,
+            s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
+            1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
+            po.response_weeks, e.sentence_weeks, po.grievance_value, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
             self.streams["violence"])
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
@@ -630,24 +638,21 @@ class DrugMarketModel(mesa.Model):
         self.ledger["entry_capital"] += self.life.entry_capital
 
     def _learning(self, t: int) -> None:
-        """Organisations update their perceived risks (time-discounted Beta-prior frequencies).
-
-        - trading: arrests of members per member-week on the street;
-        - violence: for each organisation with a recent violence record (smoothed attributed
-          incidents >= ``RECENT_VIOLENCE``, about one incident in the last six weeks) whether it is now pursued:
-          police presence around its members rose above its usual level by ``response_threshold``,
-          or officers single out its members (focus, which its members feel as targeted arrests); cases of
-          the group with the worst violence record and of the others are kept apart. Each
-          organisation learns from its own case (weight 1) and from others' (``vicarious_weight``,
-          or 1 when the agency has publicly named a target, which makes the link visible).
-        """
+        """Organisations update what they believe from what they can observe (time-discounted
+        Beta-prior frequencies; :func:`marketsim.kernels.books.learn`): their own arrests, whether
+        their own violence and attacks on police were followed by a surge of police attention or
+        by being publicly named, the named target's case and losses (public), attacks on police and
+        their answer (public news, weight ``vicarious_weight``); never police records. Grievances
+        between groups fade (``grievance_decay``)."""
         s, po = self.state, self.params.organizations
         wd = po.learning_discount
-        vic = 1.0 if self.announced_target >= 0 else po.vicarious_weight
-        learn(s.o_active, self._record_at_allocation, self._top_violent, RECENT_VIOLENCE, wd, vic,
+        learn(s.o_active, self._top_violent, wd, po.vicarious_weight,
               po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
-              s.o_exposure_base, s.o_focus, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
-              s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue)
+              s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
+              s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
+              self.announced_target, s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
+              s.o_loss_den, s.o_threat_att, s.o_threat_ref)
+        decay_grievances(s.o_griev_org, s.o_griev, po.grievance_decay)
         decay_add(s.cell_violence, 0.8, s.cell_incidents)
         # turf: organisation with most street dealers in each cell (ties: lowest slot)
         turf_control(s.d_active, s.d_jail_until, s.d_cell, s.d_org, t, s.max_orgs, s.cell_control,

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels.books import count_members as _count_members
+from .kernels.decisions import add_grievance as _add_grievance_nb
+from .kernels.decisions import logistic_choice as _logistic_nb
+from .kernels.decisions import response_loss as _response_loss_nb
+from .kernels.decisions import violence_response_risk as _violence_response_risk_nb
 from .kernels.books import leaderless as _leaderless
 from .kernels.books import recruitment_round as _recruitment_round
 from .kernels.grid import chebyshev, first_zero, random_cell_near
@@ -21,6 +25,11 @@ from .state import DEALER, LEADER, LIEUTENANT, State
 # random_cell_near run as Python (its draws are rng.integers, as in the kernel): called once
 # per recruit, where unboxing the generator for the compiled version costs more than the work
 _cell_near_py = getattr(random_cell_near, "py_func", random_cell_near)
+# the decision rules as Python (same arithmetic), called a few times per event
+_add_grievance = getattr(_add_grievance_nb, "py_func", _add_grievance_nb)
+_logistic = getattr(_logistic_nb, "py_func", _logistic_nb)
+_response_loss = getattr(_response_loss_nb, "py_func", _response_loss_nb)
+_violence_response_risk = _violence_response_risk_nb  # calls another compiled rule
 
 
 @dataclass
@@ -66,8 +75,16 @@ def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> 
                 s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den, s.o_exposure, s.o_exposure_base, s.o_bribes,
                 s.o_focus, s.o_interdict_w, s.o_invest_w):
         arr[o] = 0.0
-    for arr in (s.o_members, s.o_street, s.o_arrests, s.o_violence, s.o_violence_prev, s.o_attributed):
+    for arr in (s.o_members, s.o_street, s.o_arrests, s.o_violence, s.o_violence_prev, s.o_attributed,
+                s.o_police_attacks, s.o_police_prev):
         arr[o] = 0
+    for arr in (s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den, s.o_threat_att, s.o_threat_ref):
+        arr[o] = 0.0
+    s.o_griev_org[o] = -1
+    s.o_griev[o] = 0.0
+    # grudges others held against the slot's previous holder do not pass to the newcomer
+    s.o_griev[s.o_griev_org == o] = 0.0
+    s.o_griev_org[s.o_griev_org == o] = -1
     return o
 
 
@@ -162,7 +179,8 @@ def _leader_gone(s: State, o: int, step: int) -> bool:
 def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs: list[int], n_incidents: int,
                 lethality: float, attribution_rate: float, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
     """``n_incidents`` succession fights: a member of one faction (or of the one organisation)
-    attacks a member of another; the victim dies with probability ``lethality``."""
+    attacks a member of another; the victim dies with probability ``lethality``. Between
+    factions, the attacked faction's grievance against the attacker grows (a feud that lasts)."""
     for _ in range(n_incidents):
         if len(orgs) > 1:
             a, b = rng.choice(len(orgs), size=2, replace=False)
@@ -175,6 +193,8 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
         counts.succession_incidents += 1
         s.o_violence[orgs[a]] += 1
         s.cell_incidents[s.d_cell[v]] += 1
+        if orgs[a] != orgs[b]:
+            _add_grievance(s.o_griev_org, s.o_griev, int(orgs[b]), int(orgs[a]), 1.0)
         if rng.random() < attribution_rate:
             s.o_attributed[orgs[a]] += 1
         if rng.random() < lethality:
@@ -189,17 +209,35 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
                 s.o_leader[s.d_org[v]] = -1
 
 
-def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
-    """Organisations whose leader was arrested or killed pick a successor among their lieutenants.
+def contest_value(control_value: float, p_win: float, rivals: int, own_stake: float, lethality: float,
+                  attack_cost: float, response_risk: float, response_loss: float, ruthlessness: float) -> float:
+    """Expected net value (dollars) to a lieutenant of contesting control after the leader's removal.
 
-    With two or more lieutenants on the street, an organisation of at least ``split_min_members``
-    splits with probability ``split_prob`` into up to three factions, each led by a lieutenant,
-    members following the nearest one, cash and stock shared by headcount (Calderón et al. 2015;
-    Phillips 2015). Contested successions (splits, or two or more claimants) bring Poisson
-    ``succession_violence`` fights per faction.
+    gain = P(win) x value of control (``control_weeks`` of the organisation's revenue);
+    cost = one fight per rival claimant (``attack_cost`` each, and the chance ``lethality`` x
+    P(lose) of losing its own stake) + P(violence is answered by enforcement) x the loss such a
+    response inflicts on the members (learned). Uncontested (no rival yet), claiming costs nothing.
+    A ruthless lieutenant discounts the costs (the organisation's ruthlessness)."""
+    gain = p_win * control_value
+    if rivals == 0:
+        return gain
+    cost = rivals * attack_cost + (1.0 - p_win) * lethality * own_stake + response_risk * response_loss
+    return gain - cost / ruthlessness
+
+
+def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Organisations whose leader was arrested or killed: each lieutenant on the street decides
+    whether to contest control (:func:`contest_value`, logistic noise ``decision_noise``), in random
+    order, knowing how many have already claimed it. No claimant: the first lieutenant (or a
+    member) takes over quietly. One claimant: it takes over. Two or more: the succession is
+    contested: one fight per claimant beyond the first; an organisation of at least
+    ``split_min_members`` splits into up to three factions led by the claimants (members follow the
+    nearest, cash and stock shared by headcount), and the fights leave grievances between the
+    factions, so that the feud goes on for months through turf decisions (Calderón et al. 2015:
+    +36.5% violence in the following six months; Phillips 2015); a smaller one stays whole under
+    a claimant drawn at random, the others accepting.
     """
     po = p.organizations
-    # organisations whose leader is gone (no other organisation's succession can change that)
     for o in _leaderless(s.o_active, s.o_leader, s.d_active, s.d_org, s.d_jail_until, step):
         o = int(o)
         if not _leader_gone(s, o, step):
@@ -213,24 +251,43 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
             continue  # waits for members to come back from prison (or exits)
         lieuts = members[s.d_rank[members] == LIEUTENANT]
         lieuts = lieuts[rng.permutation(lieuts.size)]
+        if lieuts.size == 0:
+            heir = int(members[rng.integers(members.size)])
+            s.d_rank[heir] = LEADER
+            s.o_leader[o] = heir
+            continue
         n_members = int(s.o_members[o])
-        if lieuts.size >= 2 and n_members >= po.split_min_members and rng.random() < po.split_prob:
-            k = min(int(lieuts.size), 3)
-            heads = lieuts[:k]
+        m = max(n_members, 1)
+        control = po.control_weeks * float(s.o_revenue_avg[o])
+        risk = _response_risk(s, o, po)
+        loss = _response_loss(m, s.o_loss_num[o], s.o_loss_den[o], _loss_prior(p), po.prior_a + po.prior_b,
+                              po.response_weeks, p.enforcement.sentence_weeks * float(s.o_revenue_avg[o]) / m)
+        claimants = []
+        for lt in lieuts:
+            stake = po.control_weeks * float(s.d_sales_avg[lt] * s.d_price[lt]) * p.supply.dealer_margin_share
+            k = len(claimants)
+            v = contest_value(control, 1.0 / (k + 1), k, stake, po.lethality, po.attack_cost, risk, loss,
+                              float(s.o_ruth[o]))
+            if rng.random() < _logistic(v, po.decision_noise):
+                claimants.append(int(lt))
+        if not claimants:
+            claimants = [int(lieuts[0])]  # nobody fights for it: the first in line takes over
+        if len(claimants) >= 2 and n_members >= po.split_min_members:
+            heads = np.asarray(claimants[:3], dtype=members.dtype)
             factions = [o]
-            for _ in range(k - 1):
+            for _ in range(len(heads) - 1):
                 ruth = float(s.o_ruth[o] * rng.lognormal(0.0, 0.3))
                 nf = new_org(s, step, 0.0, ruth, parent=o)
                 if nf < 0:
                     break
                 # a faction inherits what its founders had learned
                 for arr in (s.o_trade_num, s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
-                            s.o_exposure_base):
+                            s.o_exposure_base, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den):
                     arr[nf] = arr[o]
                 factions.append(nf)
             heads = heads[: len(factions)]
-            dist = np.array([[chebyshev(int(s.d_cell[m]), int(s.d_cell[h]), s.width, s.height, s.torus)
-                              for h in heads] for m in members])
+            dist = np.array([[chebyshev(int(s.d_cell[mb]), int(s.d_cell[h]), s.width, s.height, s.torus)
+                              for h in heads] for mb in members])
             pick = np.argmin(dist, axis=1)
             pick[np.searchsorted(members, heads)] = np.arange(len(heads))  # each head leads its own faction
             cash, stock = s.o_cash[o], s.o_stock[o]
@@ -249,21 +306,27 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
                 s.o_sales_avg[f] = sales_avg * share
                 s.o_revenue_avg[f] = revenue_avg * share
             counts.splits += 1
-            n_fights = int(rng.poisson(po.succession_violence * len(factions)))
-            _infighting(s, step, groups, factions, n_fights, po.lethality, p.enforcement.attribution_rate, rng,
-                        counts)
-        elif lieuts.size >= 1:
-            heir = int(lieuts[0])
-            s.d_rank[heir] = LEADER
-            s.o_leader[o] = heir
-            if lieuts.size >= 2:
-                n_fights = int(rng.poisson(po.succession_violence))
-                _infighting(s, step, [members], [o], n_fights, po.lethality, p.enforcement.attribution_rate, rng,
-                            counts)
+            _infighting(s, step, groups, factions, len(claimants) - 1, po.lethality, p.enforcement.attribution_rate,
+                        rng, counts)
         else:
-            heir = int(members[rng.integers(members.size)])
+            heir = claimants[int(rng.integers(len(claimants)))] if len(claimants) > 1 else claimants[0]
             s.d_rank[heir] = LEADER
             s.o_leader[o] = heir
+            if len(claimants) >= 2:
+                _infighting(s, step, [members], [o], len(claimants) - 1, po.lethality,
+                            p.enforcement.attribution_rate, rng, counts)
+
+
+def _loss_prior(p) -> float:
+    """Prior weekly arrest rate per member under a response (see ``crackdown_loss_weeks``)."""
+    po = p.organizations
+    return po.crackdown_loss_weeks / (p.enforcement.sentence_weeks * po.response_weeks)
+
+
+def _response_risk(s: State, o: int, po) -> float:
+    """The organisation's learned probability that violence is answered (as if it were the most violent)."""
+    return float(_violence_response_risk(1.0, s.o_vtop_num[o], s.o_vtop_den[o], s.o_voth_num[o], s.o_voth_den[o],
+                                         po.prior_a, po.prior_b))
 
 
 def _hand_back_and_quit(s: State, d: int, counts: LifeCycleCounts) -> None:

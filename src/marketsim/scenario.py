@@ -231,9 +231,45 @@ class Organizations(_Section):
     crackdown_loss_weeks: float = Field(
         26.0,
         ge=0,
-        description="Weeks of the organisation's whole revenue it expects to lose if violence triggers concentrated enforcement "
-        "(default: about one street sentence, as focused officers arrest its members); "
-        "multiplied by its learned probability of that response.",
+        description="Prior only: weeks of a member's revenue each member expects to lose to a concentrated enforcement "
+        "response before it has seen one (default: one street sentence, i.e. each member arrested once during the "
+        "response). It sets the prior arrest rate per member-week under a response, crackdown_loss_weeks / "
+        "(sentence_weeks x response_weeks), worth prior_a + prior_b member-weeks; the rate is then learned from "
+        "responses the organisation suffers or sees fall on a named target.",
+    )
+    response_weeks: float = Field(
+        26.0,
+        gt=0,
+        description="Weeks organisations expect a concentrated enforcement response to last (expected loss = members x "
+        "learned weekly arrest rate x response_weeks x value of a member's arrest). Assumption: about the "
+        "half-year crackdowns of the Boston Ceasefire call-ins (Braga et al. 2001).",
+    )
+    grievance_value: float = Field(
+        5000.0,
+        ge=0,
+        description="Value (dollars) an organisation puts on retaliating for one unanswered attack it suffered "
+        "(reputation; Papachristos 2009: gang homicide follows retaliation networks; Decker 1996). Default: "
+        "one attack's cost, so a grievance roughly pays for its own retaliation.",
+    )
+    grievance_decay: float = Field(
+        0.9,
+        gt=0,
+        lt=1,
+        description="Weekly factor by which a grievance between two groups fades (0.9: half-life about 6.6 weeks, "
+        "so a feud outlasts a few months; Papachristos 2009 finds retaliation within weeks to months).",
+    )
+    control_weeks: float = Field(
+        52.0,
+        ge=0,
+        description="Weeks of the organisation's revenue a lieutenant expects to enjoy by winning control after "
+        "the leader's removal (assumption: about a year of tenure).",
+    )
+    officer_harm_weeks: float = Field(
+        520.0,
+        ge=0,
+        description="Weeks of wage an officer stands to lose if killed, as the officer weighs it when threatened "
+        "(plata o plomo, Dal Bó, Dal Bó & Di Tella 2006). Assumption: ten years of earnings; a value-of-statistical-"
+        "life figure (about 11,800 weeks at US DOT 2021 guidance) would make any credible threat decisive.",
     )
     decision_noise: float = Field(
         1000.0, gt=0, description="Scale (dollars) of the logistic noise in attack decisions (bribe acceptance is deterministic)."
@@ -245,25 +281,12 @@ class Organizations(_Section):
     bribe_cash_share: float = Field(
         0.1, ge=0, le=1, description="Most of its cash an organisation spends on bribes in a week."
     )
-    plomo_threshold: float = Field(
-        0.03,
-        ge=0,
-        description="Perceived weekly arrest risk per member above which a refused organisation considers violence against the officer "
-        "(Lessing 2017, violent corruption).",
-    )
-    plomo_prob: float = Field(0.01, ge=0, le=1, description="Probability of attacking a refusing officer, per unit ruthlessness.")
     refusal_memory: int = Field(
         26, ge=0, description="Weeks an organisation waits before approaching an officer who refused its bribe again."
     )
     police_lethality: float = Field(0.2, ge=0, le=1, description="Probability that an attack on an officer kills them.")
     split_min_members: int = Field(
         15, ge=2, description="Smallest organisation that can split into factions after losing its leader."
-    )
-    split_prob: float = Field(
-        0.5, ge=0, le=1, description="Probability that a leaderless organisation with two or more lieutenants splits (Calderón et al. 2015)."
-    )
-    succession_violence: float = Field(
-        1.5, ge=0, description="Mean violent incidents of a contested succession (Poisson)."
     )
     recruit_cost: float = Field(2000.0, ge=0, description="Cost (dollars) of recruiting one dealer.")
     recruit_rate: float = Field(

@@ -17,6 +17,8 @@ import numpy as np
 
 # dealer ranks
 DEALER, LIEUTENANT, LEADER = 0, 1, 2
+#: grievances an organisation remembers at once (the strongest are kept)
+GRIEVANCE_SLOTS = 4
 RANK_NAMES = ("dealer", "lieutenant", "leader")
 
 
@@ -92,6 +94,16 @@ class State:
     o_focus: np.ndarray  # float64: policy focus this week (0..1)
     o_interdict_w: np.ndarray  # float64: interdiction weight this week
     o_invest_w: np.ndarray  # float64: investigation weight this week
+    o_griev_org: np.ndarray  # int32[max_orgs, GRIEVANCE_SLOTS]: organisations it holds a grievance against, -1
+    o_griev: np.ndarray  # float64[max_orgs, GRIEVANCE_SLOTS]: decaying grievance (attacks suffered) against each
+    o_police_attacks: np.ndarray  # int32: attacks on officers it committed this week
+    o_police_prev: np.ndarray  # int32: last week's
+    o_pnum: np.ndarray  # float64: discounted 'an attack on police was answered' events (learning)
+    o_pnum_den: np.ndarray  # float64: discounted attacks on police observed
+    o_loss_num: np.ndarray  # float64: discounted member arrests observed under enforcement responses
+    o_loss_den: np.ndarray  # float64: discounted member-weeks observed under responses
+    o_threat_att: np.ndarray  # float64: discounted attacks on officers who refused it (police records)
+    o_threat_ref: np.ndarray  # float64: discounted refusals of its bribes
     # --- officers -----------------------------------------------------------
     f_cell: np.ndarray  # int32: post
     f_integrity: np.ndarray  # float64: multiple of the weekly wage a bribe must beat
@@ -209,6 +221,16 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         o_focus=z(max_orgs, f64),
         o_interdict_w=z(max_orgs, f64),
         o_invest_w=z(max_orgs, f64),
+        o_griev_org=np.full((max_orgs, GRIEVANCE_SLOTS), -1, i32),
+        o_griev=z((max_orgs, GRIEVANCE_SLOTS), f64),
+        o_police_attacks=z(max_orgs, i32),
+        o_police_prev=z(max_orgs, i32),
+        o_pnum=z(max_orgs, f64),
+        o_pnum_den=z(max_orgs, f64),
+        o_loss_num=z(max_orgs, f64),
+        o_loss_den=z(max_orgs, f64),
+        o_threat_att=z(max_orgs, f64),
+        o_threat_ref=z(max_orgs, f64),
         f_cell=z(officers, i32),
         f_integrity=z(officers, f64),
         f_corrupt_by=np.full(officers, -1, i32),
