@@ -129,3 +129,24 @@ def test_beliefs_do_not_move_when_an_unobservable_rival_is_punished():
     # named publicly, the same case is seen by the rival
     _learn(s, announced=1)
     assert s.o_voth_num[0] == 1.0 and s.o_loss_num[0] == 3.0
+
+
+def test_the_agency_sees_estimates_not_the_true_state():
+    from conftest import small
+
+    from marketsim import DrugMarketModel
+
+    m = DrugMarketModel(small("targeted_deterrence", "world.burn_in=4"), seed=3)
+    m.run(3)
+    s, t = m.state, m.week + 1
+    obs = m.observe(t)
+    act = s.o_active == 1
+    assert not np.allclose(obs.org_sales[act], s.o_sales_avg[act])  # intelligence with error
+    ratio = obs.org_sales[act & (s.o_sales_avg > 0)] / s.o_sales_avg[act & (s.o_sales_avg > 0)]
+    assert np.all((ratio > 0.05) & (ratio < 20))
+    # dealers' cells are known only where officers saw them
+    street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+    known = sum(len(obs.org_cells[o]) for o in range(len(obs.org_cells)))
+    assert 0 < known < street.size
+    assert set(np.concatenate([obs.org_cells[o] for o in range(s.max_orgs)]).tolist()) <= \
+        set(s.d_seen_cell[street].tolist())

@@ -432,19 +432,31 @@ class DrugMarketModel(mesa.Model):
                               s.cell_dealers)
 
     def observe(self, t: int) -> Observation:
-        """What the agency sees: last week's visible sales and reported violence, intelligence on organisations."""
-        s = self.state
+        """What the agency sees (estimates, not the true state): last week's sales in the cells its
+        officers covered (``cell_sales``), reported violence and the violence attributed to each
+        organisation (with ``attribution_rate``), its arrests, an intelligence estimate of each
+        organisation's sales (true smoothed sales x lognormal error ``intelligence_noise``) and, for
+        each organisation, the cells where its officers last saw its street dealers (``org_cells``:
+        dealers never seen are unknown; those who moved since are looked for where they were)."""
+        s, e = self.state, self.params.enforcement
+        # the police see the dealers in the cells they covered last week (cell_police still holds it)
         street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
-        by_org = s.d_org[street]
+        seen_now = street[s.cell_police[s.d_cell[street]] > 0]
+        s.d_seen_cell[seen_now] = s.d_cell[seen_now]
+        known = street[s.d_seen_cell[street] >= 0]
+        by_org = s.d_org[known]
         order = np.argsort(by_org, kind="stable")
         bounds = np.zeros(s.max_orgs + 1, np.int64)
         np.cumsum(np.bincount(by_org, minlength=s.max_orgs), out=bounds[1:])
-        org_cells = OrgCells(s.d_cell[street][order], bounds)
+        org_cells = OrgCells(s.d_seen_cell[known][order], bounds)
+        noise = self.streams["enforcement"].lognormal(0.0, e.intelligence_noise, s.max_orgs) \
+            if e.intelligence_noise > 0 else 1.0
+        org_sales = s.o_sales_avg * noise
         return Observation(
             step=self.steps, width=s.width, height=s.height,
             cell_sales=self._last_cell_sales,  # a snapshot taken after last week's market, not live state
             cell_violence=s.cell_violence.copy(), cell_district=s.cell_district,
-            org_active=s.o_active == 1, org_sales=s.o_sales_avg.copy(), org_violence=s.o_violence_attr.copy(),
+            org_active=s.o_active == 1, org_sales=org_sales, org_violence=s.o_violence_attr.copy(),
             org_arrests=self._last_org_arrests,  # likewise, after last week's policing
             org_cells=org_cells, params=self.params.enforcement,
         )
@@ -573,7 +585,9 @@ class DrugMarketModel(mesa.Model):
             else np.nan
         self._dist_sales, self._dist_hhi = dist_sales, local
         self.c["active_market_cells"] = int(np.count_nonzero(s.cell_sales))
-        self._last_cell_sales = s.cell_sales.copy()
+        # what the agency sees of the week's sales: all of it in the cells its officers covered,
+        # what informants report elsewhere
+        self._last_cell_sales = np.where(s.cell_police > 0, s.cell_sales, e.informant_share * s.cell_sales)
 
     def _policing(self, t: int) -> None:
         s, e = self.state, self.params.enforcement

@@ -108,6 +108,7 @@ def new_dealer(s: State, cell: int, org: int, rank: int, price: float, cash: flo
     s.d_sales_avg[d] = 0.0
     s.d_stockout[d] = 0
     s.d_moved[d] = 0
+    s.d_seen_cell[d] = -1
     if rank == LEADER:
         s.o_leader[org] = d
     return d

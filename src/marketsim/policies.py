@@ -49,14 +49,14 @@ class Observation:
     step: int  #: week of the policy period (1 = first week after the burn-in)
     width: int
     height: int
-    cell_sales: np.ndarray  #: visible retail sales last week (units) per cell
+    cell_sales: np.ndarray  #: retail sales last week (units) seen: in full where officers patrolled, ``informant_share`` elsewhere
     cell_violence: np.ndarray  #: reported violent incidents per cell, smoothed
     cell_district: np.ndarray  #: district id per cell
     org_active: np.ndarray  #: bool per organisation slot
     org_sales: np.ndarray  #: intelligence estimate of each organisation's weekly sales (units)
     org_violence: np.ndarray  #: violence attributed to each organisation in police records, smoothed (incidents/week)
     org_arrests: np.ndarray  #: members arrested last week
-    org_cells: tuple  #: for each organisation slot, the cells where its street dealers were seen
+    org_cells: tuple  #: for each organisation slot, the cells where officers last saw its street dealers
     params: object  #: the scenario's ``enforcement`` section
 
 

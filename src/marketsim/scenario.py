@@ -176,6 +176,22 @@ class Enforcement(_Section):
         "(counted in enforcement_neutralised). Assumption; no empirical estimate (Lessing 2017 describes "
         "protection from investigation as a main good bought by bribes).",
     )
+    informant_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of the retail sales in cells no officer covered that the agency learns of through informants "
+        "(sales in covered cells are seen in full). Assumption, no empirical estimate; 0 makes the agency see only "
+        "where it already patrols.",
+    )
+    intelligence_noise: float = Field(
+        0.5,
+        ge=0,
+        description="Log-scale standard deviation of the agency's weekly estimate of each organisation's sales "
+        "(lognormal error around the true smoothed sales). Assumption: intelligence estimates of criminal "
+        "revenue are uncertain by a factor of about 1.6 either way (Reuter 2009 on the poor precision of "
+        "drug-market size estimates).",
+    )
     attribution_rate: float = Field(
         0.7, ge=0, le=1, description="Probability that a violent incident is attributed to the attacking organisation in police records."
     )

@@ -61,6 +61,7 @@ class State:
     d_sales_avg: np.ndarray  # float64: smoothed weekly sales
     d_stockout: np.ndarray  # int8: ran out of stock this week
     d_moved: np.ndarray  # int8: moved this week
+    d_seen_cell: np.ndarray  # int32: cell where the police last saw the dealer (patrol coverage), -1 never
     # --- organisations (slot pool) ------------------------------------------
     o_active: np.ndarray  # int8
     o_gen: np.ndarray  # int32
@@ -189,6 +190,7 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         d_sales_avg=z(max_dealers, f64),
         d_stockout=z(max_dealers, i8),
         d_moved=z(max_dealers, i8),
+        d_seen_cell=np.full(max_dealers, -1, i32),
         o_active=z(max_orgs, i8),
         o_gen=z(max_orgs, i32),
         o_uid=np.full(max_orgs, -1, i64),
