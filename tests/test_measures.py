@@ -89,3 +89,33 @@ def test_paid_officers_tip_off_their_payer_about_investigations():
     assert sum(a for a, _ in clean) > 10 and sum(t for _, t in clean) == 0
     assert sum(a for a, _ in bought) < 0.3 * sum(a for a, _ in clean)
     assert sum(t for _, t in bought) > 0
+
+
+def test_pools_never_cap_silently():
+    from marketsim.organizations import PoolFull
+
+    sc = small("none", "market.max_dealers_factor=1", "market.entry_rate=5", "world.burn_in=0")
+    m = DrugMarketModel(sc, seed=1)
+    with pytest.raises(PoolFull, match="max_dealers_factor"):
+        m.run(30)
+
+
+def test_no_pile_up_of_user_homes_at_the_edges():
+    sc = small("none", "world.hotspot_spread=12")  # wide clusters on a 30x30 grid: many draws fall off the map
+    m = DrugMarketModel(sc, seed=2)
+    w = m.params.world
+    x, y = m.state.u_cell % w.width, m.state.u_cell // w.width
+    edge = (x == 0) | (y == 0) | (x == w.width - 1) | (y == w.height - 1)
+    edge_cells = 2 * (w.width + w.height) - 4
+    # no more users per border cell than per inner cell on average (clipping put ~3x as many there)
+    assert edge.mean() / edge_cells <= (~edge).mean() / (w.width * w.height - edge_cells)
+
+
+def test_entry_responds_to_expected_profit():
+    from marketsim.organizations import entry_profit_factor
+
+    p = small()
+    assert entry_profit_factor(p, p.supply.initial_retail_price, 0.0) == pytest.approx(1.0)
+    assert entry_profit_factor(p, 150.0, 0.0) > 1.0  # a higher price draws entrants
+    assert entry_profit_factor(p, 100.0, 0.05) < 0.5  # a high arrest rate deters them
+    assert entry_profit_factor(p, 30.0, 0.0) == 0.0  # selling below cost: nobody enters

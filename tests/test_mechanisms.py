@@ -77,7 +77,8 @@ def test_response_risk_weighs_chance_of_leading():
 
 def test_removed_leader_can_split_the_organisation():
     sc = small("none", "organizations.control_weeks=1000", "organizations.decision_noise=1",
-               "organizations.split_min_members=5", "organizations.lieutenant_ratio=0.2")
+               "organizations.split_min_members=5", "organizations.lieutenant_ratio=0.2",
+               "organizations.lethality=0")  # the claimants' fights kill nobody here
     m = DrugMarketModel(sc, seed=4)
     s, t = m.state, 1
     o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))

@@ -50,6 +50,11 @@ class LifeCycleCounts:
     exit_stock: float = 0.0  # stash of exiting organisations, recovered by police (counted as seized)
 
 
+class PoolFull(RuntimeError):
+    """A fixed-capacity agent pool is full. Pools never cap silently: the run stops with this
+    message instead of quietly refusing entrants, recruits or factions."""
+
+
 def _free_slot(active: np.ndarray) -> int:
     """Lowest free slot, -1 when the pool is full (a compiled scan: slots fill from the bottom,
     so it stops early; ``np.flatnonzero`` over the whole pool cost ~0.1 ms a call at 10^6 users)."""
@@ -57,10 +62,11 @@ def _free_slot(active: np.ndarray) -> int:
 
 
 def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> int:
-    """Claim an organisation slot; -1 when the pool is full."""
+    """Claim an organisation slot; raises :class:`PoolFull` when every slot is in use."""
     o = _free_slot(s.o_active)
     if o < 0:
-        return -1
+        raise PoolFull(f"organisation pool full ({s.max_orgs} slots) at week {step}: the market grew beyond "
+                       f"market.max_dealers_factor x world.dealers; raise market.max_dealers_factor")
     s.o_active[o] = 1
     s.o_gen[o] += 1
     s.o_uid[o] = s.next_uid[1]
@@ -89,10 +95,11 @@ def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> 
 
 
 def new_dealer(s: State, cell: int, org: int, rank: int, price: float, cash: float) -> int:
-    """Claim a dealer slot; -1 when the pool is full."""
+    """Claim a dealer slot; raises :class:`PoolFull` when every slot is in use."""
     d = _free_slot(s.d_active)
     if d < 0:
-        return -1
+        raise PoolFull(f"dealer pool full ({s.max_dealers} slots: market.max_dealers_factor x world.dealers, "
+                       f"street and prison): raise market.max_dealers_factor")
     s.d_active[d] = 1
     s.d_uid[d] = s.next_uid[0]
     s.next_uid[0] += 1
@@ -139,12 +146,6 @@ def release_prisoners(s: State, step: int, p, rng: np.random.Generator, counts: 
             continue
         ruth = float(draw_ruthlessness(rng, p.organizations.ruthlessness_mean, p.organizations.ruthlessness_cv))
         no = new_org(s, step, p.market.entrant_cash, ruth)
-        if no < 0:
-            counts.exit_cash += s.d_cash[d]
-            s.d_cash[d] = 0.0
-            s.d_active[d] = 0
-            counts.dealer_exits += 1
-            continue
         counts.entry_capital += p.market.entrant_cash
         s.d_org[d] = no
         s.d_org_gen[d] = s.o_gen[no]
@@ -279,8 +280,6 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
             for _ in range(len(heads) - 1):
                 ruth = float(s.o_ruth[o] * rng.lognormal(0.0, 0.3))
                 nf = new_org(s, step, 0.0, ruth, parent=o)
-                if nf < 0:
-                    break
                 # a faction inherits what its founders had learned
                 for arr in (s.o_trade_num, s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
                             s.o_exposure_base, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den):
@@ -366,6 +365,13 @@ def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
         s.d_cash[d] = 0.0
         s.d_active[d] = 0
         counts.dealer_exits += 1
+    # organisations of two or more that are broke (cash below exit_cash per member, after their
+    # members' own exits) break up: their members quit and hand back stock and cash
+    count_members(s, step)
+    broke_orgs = np.flatnonzero((s.o_active == 1) & (s.o_members >= 2) & (s.o_cash < p.market.exit_cash * s.o_members))
+    for o in broke_orgs:
+        for d in np.flatnonzero((s.d_active == 1) & (s.d_org == o) & (s.d_jail_until <= step)):
+            _hand_back_and_quit(s, int(d), counts)
     count_members(s, step)
     gone = np.flatnonzero((s.o_active == 1) & (s.o_members == 0))
     for o in gone:
@@ -378,31 +384,43 @@ def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
         counts.org_exits += 1
 
 
-def enter(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
-    """New independent sellers appear where demand went unmet: Poisson(``entry_rate`` per 100
-    units of unmet weekly demand), each at a home cell drawn in proportion to its unmet demand."""
+def entry_profit_factor(p, price: float, arrest_rate: float) -> float:
+    """How attractive entry is, relative to the opening market: the expected weekly profit of a new
+    independent seller (retail margin over its unit cost, times the share of its time it can
+    expect to spend on the street, ``1 / (1 + weekly arrest rate x sentence_weeks)``) over the
+    same at the opening price and no arrests. 0 when selling would not cover the unit cost."""
+    cost = p.supply.wholesale_price * p.supply.independent_markup
+    p0 = p.supply.initial_retail_price
+    if not np.isfinite(price) or price <= cost or p0 <= cost:
+        return 0.0
+    street_share = 1.0 / (1.0 + max(arrest_rate, 0.0) * p.enforcement.sentence_weeks)
+    return float((price - cost) / (p0 - cost) * street_share)
+
+
+def enter(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts, price: float = float("nan"),
+          arrest_rate: float = 0.0) -> None:
+    """New independent sellers appear where demand went unmet and selling pays: Poisson(``entry_rate``
+    per 100 units of unmet weekly demand x :func:`entry_profit_factor` of this week's ``price``
+    and ``arrest_rate``), each at a home cell drawn in proportion to its unmet demand (entry
+    responds to expected profit: Reuter & Kleiman 1986; Caulkins & Reuter 2010)."""
     total = s.cell_unmet.sum()
     if total <= 0:
         return
-    n = int(rng.poisson(p.market.entry_rate * total / 100.0))
+    factor = entry_profit_factor(p, price if np.isfinite(price) else p.supply.initial_retail_price, arrest_rate)
+    if factor <= 0:
+        return
+    n = int(rng.poisson(p.market.entry_rate * total / 100.0 * factor))
     if n == 0:
         return
     cdf = np.cumsum(s.cell_unmet)
     cells = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
     cells = np.minimum(cells, s.ncell - 1)
-    price = p.supply.initial_retail_price
+    start_price = p.supply.initial_retail_price
     for c in cells:
         ruth = float(draw_ruthlessness(rng, p.organizations.ruthlessness_mean, p.organizations.ruthlessness_cv))
         o = new_org(s, step, p.market.entrant_cash, ruth)
-        if o < 0:
-            return
-        d = new_dealer(s, int(c), o, LEADER, price, p.market.initial_dealer_cash)
-        if d >= 0:
-            s.d_sales_avg[d] = 10.0
-        if d < 0:
-            s.o_active[o] = 0
-            s.o_cash[o] = 0.0  # never funded: the entrant's cash never entered the market
-            return
+        d = new_dealer(s, int(c), o, LEADER, start_price, p.market.initial_dealer_cash)
+        s.d_sales_avg[d] = 10.0
         counts.entrants += 1
         counts.entry_capital += p.market.entrant_cash + p.market.initial_dealer_cash
     count_members(s, step)
@@ -443,8 +461,6 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
                 # the kernel's own Python version: the same draws, without unboxing the generator
                 c = int(_cell_near_py(near, 2, s.width, s.height, s.torus, rng))
                 d = new_dealer(s, c, o, DEALER, price, p.market.initial_dealer_cash)
-                if d < 0:
-                    break
                 hired.append(d)
                 s.d_sales_avg[d] = per_dealer
                 s.o_cash[o] -= po.recruit_cost + p.market.initial_dealer_cash  # the start-up cash is handed to the recruit

@@ -327,10 +327,17 @@ class Organizations(_Section):
 
 class Market(_Section):
     entry_rate: float = Field(
-        0.02, ge=0, description="Expected new independent sellers per week per 100 units of unmet weekly demand."
+        0.02,
+        ge=0,
+        description="Expected new independent sellers per week per 100 units of unmet weekly demand, at the opening "
+        "price and no arrests; scaled by the expected profit of a new seller relative to that (margin over the "
+        "independent's unit cost x share of time on the street given the arrest rate).",
     )
     max_dealers_factor: float = Field(
-        10.0, ge=1, description="Array capacity for dealers, as a multiple of the initial count (a hard cap on market size)."
+        10.0,
+        ge=1,
+        description="Array capacity for dealers (street and prison), as a multiple of the initial count. The run stops "
+        "with a clear error (PoolFull) if the market outgrows it; it never caps entry or recruitment silently.",
     )
     move_prob: float = Field(0.25, ge=0, le=1, description="Probability a dealer reconsiders its location in a week.")
     move_radius: int = Field(3, ge=1, le=20, description="Chebyshev radius (cells) of a dealer's relocation search.")
@@ -340,7 +347,11 @@ class Market(_Section):
     min_sales: float = Field(
         8.0, ge=0, description="Smoothed weekly sales (units) under which a member dealer is let go."
     )
-    exit_cash: float = Field(-2000.0, description="Cash (dollars) below which an independent dealer quits.")
+    exit_cash: float = Field(
+        -2000.0,
+        description="Cash (dollars) below which a dealer quits; an organisation of two or more breaks up (its street "
+        "members quit) when its cash falls below exit_cash per member (unprofitable organisations exit).",
+    )
     initial_dealer_cash: float = Field(500.0, ge=0, description="Cash a dealer starts with (dollars).")
     entrant_cash: float = Field(
         5000.0, ge=0, description="Working capital (dollars) a new independent seller brings to its first purchases."
