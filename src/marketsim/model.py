@@ -56,7 +56,6 @@ DISTRICT_COLUMNS = ["step", "district", "homicides", "violent_incidents", "quant
 DISTRICT_DTYPES = {"step": "int64", "district": "int64", "homicides": "int64", "violent_incidents": "int64",
                    "quantity_sold": "float64", "hhi": "float64", "arrests": "int64", "officers": "int64"}
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
-RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
 #: the names under which ``profile=True`` times each part of a week (``model.process_times``):
 #: ``begin_week`` (counters reset, officers replaced, prisoners released), the nine processes, and
 #: ``record`` (the week's row of measurements, Mesa agents kept in step with the arrays)
@@ -474,7 +473,6 @@ class DrugMarketModel(mesa.Model):
         obs = self.observe(t)
         alloc: Allocation = self.policy.allocate(obs)
         rec = np.where(obs.org_active, obs.org_violence, -1.0)
-        self._record_at_allocation = rec
         self._top_violent = int(np.argmax(rec)) if rec.max(initial=-1.0) > 0 else -1
         active = s.o_active == 1
         # officers' posts, drawn in proportion to the cell weights
