@@ -209,3 +209,65 @@ def test_movement(world):
     pair = _both(move_dealers, make)
     _assert_same(pair)
     assert pair[0][0] > 0
+
+
+def test_version2_helpers_equal_their_py_func(world):
+    """The kernels added in model version 2 (one budget, grievances, exposure under focus)."""
+    from marketsim.kernels import books
+    from marketsim.kernels import decisions as rules
+
+    m, t = world
+    e = m.params.enforcement
+
+    def focus_state():
+        s = copy.deepcopy(m.state)
+        s.o_focus[: 3] = [1.0, 0.5, 0.0]
+        return s
+
+    def cfw(rng):
+        s = focus_state()
+        return (s.cell_start, s.cell_list, s.d_active, s.d_jail_until, s.d_org, s.o_focus, 3.0, t, np.zeros(s.ncell))
+
+    pair = _both(kp.cell_focus_weight, cfw)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    cell_w = pair[0][1][-1]
+    assert cell_w.sum() > 0
+
+    def expo(rng):
+        s = focus_state()
+        return (s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.cell_dealers, cell_w.copy(),
+                s.o_focus, 3.0, s.o_street, np.zeros(s.max_orgs), np.zeros(s.max_orgs))
+
+    _assert_same([(r, a, None) for r, a, _ in _both(books.exposure, expo)])
+
+    def split(rng):
+        s = copy.deepcopy(m.state)
+        leads = np.zeros(s.max_orgs)
+        leads[:4] = [3, 0, 1, 0]
+        w = np.zeros(s.max_orgs)
+        w[1] = 1.0  # the policy's choice has no lead: its time follows the leads
+        return (w, leads, np.zeros(s.max_orgs))
+
+    pair = _both(kp.investigation_split, split)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    o_split = pair[0][1][-1]
+    assert pair[0][0] == 1.0 and o_split.sum() == pytest.approx(1.0) and o_split[1] == 0.0
+    assert o_split[0] == pytest.approx(0.75)
+
+    def leads(rng):
+        s = copy.deepcopy(m.state)
+        return (np.zeros_like(s.o_arrests), s.o_members, s.o_street, np.zeros(s.max_orgs))
+
+    _assert_same([(r, a, None) for r, a, _ in _both(kp.investigation_leads, leads)])
+
+    def griev(rng):
+        s = copy.deepcopy(m.state)
+        for o, r, x in [(0, 1, 2.0), (0, 2, 0.06), (1, 0, 1.0), (0, 3, 1.0), (0, 4, 1.0), (0, 5, 3.0)]:
+            rules.add_grievance.py_func(s.o_griev_org, s.o_griev, o, r, x)
+        return (s.o_griev_org, s.o_griev, 0.9)
+
+    pair = _both(rules.decay_grievances, griev)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    g_org = pair[0][1][0]
+    assert 2 not in g_org[0] and 5 in g_org[0]  # the weakest grudge (0.06) made room for a stronger one
+    assert e.tipoff_team > 0
