@@ -23,14 +23,15 @@ REQUIRED = ["step", "homicides", "violent_incidents", "violence_turf", "violence
             "leader_arrests", "seizures", "incarcerated", "active_market_cells"]
 
 
-def test_run_writes_three_files(tmp_path, capsys):
+def test_run_writes_its_files(tmp_path, capsys):
     out = tmp_path / "td"
     rc = main(["run", "scenarios/targeted_deterrence.toml", "--seed", "1", "--steps", "12", "--out", str(out),
                "--set", "world.users=3000", "--set", "world.width=50", "--set", "world.height=50"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "homicides" in printed and "hhi" in printed
-    assert sorted(p.name for p in out.iterdir()) == [".marketsim-output", "scenario.toml", "summary.json",
+    assert sorted(p.name for p in out.iterdir()) == [".marketsim-output", "districts.parquet", "scenario.toml",
+                                                     "summary.json",
                                                      "timeseries.parquet"]
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert set(REQUIRED) <= set(ts.columns)

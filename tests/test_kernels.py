@@ -139,9 +139,11 @@ def test_policing(world):
         return (s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, 2, s.width, s.height, s.torus,
                 s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
                 s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-                s.cell_start, s.cell_list, s.cell_dealers,
+                s.cell_start, s.cell_list, s.d_cell, s.cell_arrests,
                 t, 1.5, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
-                e.investigation_k, e.investigators, True, np.zeros(kp.N_COUNTS), rng)
+                e.investigation_k, e.investigators, np.bincount(s.f_corrupt_by[s.f_corrupt_by >= 0],
+                                                                minlength=s.max_orgs).astype(float),
+                float(s.f_out.size), 5.0, np.zeros(s.ncell), np.zeros(s.max_orgs), np.zeros(kp.N_COUNTS), rng)
 
     pair = _both(kp.policing, make)
     _assert_same(pair)
@@ -161,9 +163,12 @@ def test_corruption(world):
         return (s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
                 s.f_refused_until, t, po.refusal_memory, 3, s.width, s.height, s.torus,
                 s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg,
-                s.o_members, s.o_ruth, s.o_violence, s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents,
+                s.o_members, s.o_ruth * 20.0, s.o_violence, s.o_attributed, s.o_police_attacks, s.o_pnum, s.o_pnum_den,
+                s.o_loss_num, s.o_loss_den, s.o_threat_att + 1.0, s.o_threat_ref,
+                s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
                 e.officer_wage, 0.2, e.penalty_weeks, e.sentence_weeks, po.bribe_share, po.bribe_cash_share,
-                po.prior_a, po.prior_b, po.plomo_threshold, 0.5, po.police_lethality, e.attribution_rate,
+                po.prior_a, po.prior_b, 0.0, po.decision_noise, 1 / 26, po.response_weeks,
+                po.officer_harm_weeks, po.police_lethality, e.attribution_rate,
                 np.zeros(kc.N_COUNTS), rng)
 
     pair = _both(kc.corruption, make)
@@ -180,9 +185,11 @@ def test_violence(world):
         s = copy.deepcopy(m.state)
         return (s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth * 5.0, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
-                s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
-                2, 20.0, 0.0, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
+                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
+                s.o_loss_num, s.o_loss_den,
+                s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
+                2, 20.0, 0.0, po.retaliation_weeks, 1 / 26, po.response_weeks, e.sentence_weeks, po.grievance_value,
+                po.decision_noise,
                 po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(kv.N_COUNTS), rng)
 
     pair = _both(kv.violence, make)
@@ -202,3 +209,65 @@ def test_movement(world):
     pair = _both(move_dealers, make)
     _assert_same(pair)
     assert pair[0][0] > 0
+
+
+def test_version2_helpers_equal_their_py_func(world):
+    """The kernels added in model version 2 (one budget, grievances, exposure under focus)."""
+    from marketsim.kernels import books
+    from marketsim.kernels import decisions as rules
+
+    m, t = world
+    e = m.params.enforcement
+
+    def focus_state():
+        s = copy.deepcopy(m.state)
+        s.o_focus[: 3] = [1.0, 0.5, 0.0]
+        return s
+
+    def cfw(rng):
+        s = focus_state()
+        return (s.cell_start, s.cell_list, s.d_active, s.d_jail_until, s.d_org, s.o_focus, 3.0, t, np.zeros(s.ncell))
+
+    pair = _both(kp.cell_focus_weight, cfw)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    cell_w = pair[0][1][-1]
+    assert cell_w.sum() > 0
+
+    def expo(rng):
+        s = focus_state()
+        return (s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.cell_dealers, cell_w.copy(),
+                s.o_focus, 3.0, s.o_street, np.zeros(s.max_orgs), np.zeros(s.max_orgs))
+
+    _assert_same([(r, a, None) for r, a, _ in _both(books.exposure, expo)])
+
+    def split(rng):
+        s = copy.deepcopy(m.state)
+        leads = np.zeros(s.max_orgs)
+        leads[:4] = [3, 0, 1, 0]
+        w = np.zeros(s.max_orgs)
+        w[1] = 1.0  # the policy's choice has no lead: its time follows the leads
+        return (w, leads, np.zeros(s.max_orgs))
+
+    pair = _both(kp.investigation_split, split)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    o_split = pair[0][1][-1]
+    assert pair[0][0] == 1.0 and o_split.sum() == pytest.approx(1.0) and o_split[1] == 0.0
+    assert o_split[0] == pytest.approx(0.75)
+
+    def leads(rng):
+        s = copy.deepcopy(m.state)
+        return (np.zeros_like(s.o_arrests), s.o_members, s.o_street, np.zeros(s.max_orgs))
+
+    _assert_same([(r, a, None) for r, a, _ in _both(kp.investigation_leads, leads)])
+
+    def griev(rng):
+        s = copy.deepcopy(m.state)
+        for o, r, x in [(0, 1, 2.0), (0, 2, 0.06), (1, 0, 1.0), (0, 3, 1.0), (0, 4, 1.0), (0, 5, 3.0)]:
+            rules.add_grievance.py_func(s.o_griev_org, s.o_griev, o, r, x)
+        return (s.o_griev_org, s.o_griev, 0.9)
+
+    pair = _both(rules.decay_grievances, griev)
+    _assert_same([(r, a, None) for r, a, _ in pair])
+    g_org = pair[0][1][0]
+    assert 2 not in g_org[0] and 5 in g_org[0]  # the weakest grudge (0.06) made room for a stronger one
+    assert e.tipoff_team > 0

@@ -38,16 +38,17 @@ def _two_gang_world(n_pairs=40, width=60, height=60):
     return s
 
 
-def _attacks_by_org0(s, seed, horizon=8.0, attack_cost=1000.0, noise=1000.0):
+def _attacks_by_org0(s, seed, horizon=8.0, attack_cost=1000.0, noise=1000.0, org=0, grievance_value=5000.0):
     s = copy.deepcopy(s)
     counts = np.zeros(kv.N_COUNTS)
     kv.violence(s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed,
-                s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, 1,
-                1, horizon, attack_cost, 4.0, 26.0, noise, 0.3, 3, 0.7, 1.0, 9.0, counts,
-                np.random.default_rng(seed))
-    return int(s.o_violence[0])
+                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
+                s.o_loss_num, s.o_loss_den,
+                s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, 1,
+                1, horizon, attack_cost, 4.0, 1 / 26, 26.0, 26.0, grievance_value, noise, 0.3, 3, 0.7, 1.0, 9.0,
+                counts, np.random.default_rng(seed))
+    return int(s.o_violence[org])
 
 
 def test_expected_enforcement_response_deters_attacks():
@@ -75,8 +76,9 @@ def test_response_risk_weighs_chance_of_leading():
 
 
 def test_removed_leader_can_split_the_organisation():
-    sc = small("none", "organizations.split_prob=1.0", "organizations.split_min_members=5",
-               "organizations.lieutenant_ratio=0.2", "organizations.succession_violence=0")
+    sc = small("none", "organizations.control_weeks=1000", "organizations.decision_noise=1",
+               "organizations.split_min_members=5", "organizations.lieutenant_ratio=0.2",
+               "organizations.lethality=0")  # the claimants' fights kill nobody here
     m = DrugMarketModel(sc, seed=4)
     s, t = m.state, 1
     o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
@@ -95,7 +97,7 @@ def test_removed_leader_can_split_the_organisation():
 
 
 def test_removed_leader_without_split_is_succeeded():
-    sc = small("none", "organizations.split_prob=0.0", "organizations.lieutenant_ratio=0.2")
+    sc = small("none", "organizations.split_min_members=100000", "organizations.lieutenant_ratio=0.2")
     m = DrugMarketModel(sc, seed=4)
     s = m.state
     o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
@@ -111,6 +113,7 @@ def _one_officer_world(integrity, trade_risk_events):
     s = allocate(10, 10, False, 1, 3, 1, 1)
     s.o_active[0] = 1
     s.o_cash[0] = 1e7
+    s.o_ruth[0] = 1.0
     s.o_members[0] = 3
     s.o_revenue_avg[0] = 3 * 2000.0
     s.o_trade_num[0], s.o_trade_den[0] = trade_risk_events, 10.0
@@ -121,13 +124,16 @@ def _one_officer_world(integrity, trade_risk_events):
     return s
 
 
-def _bribe_round(s, wage=1000.0, detection=0.0, penalty=0.0, plomo_prob=0.0):
+def _bribe_round(s, wage=1000.0, detection=0.0, penalty=0.0, attack_cost=1e9, noise=1000.0, harm_weeks=520.0,
+                 seed=0):
     counts = np.zeros(kc.N_COUNTS)
     kc.corruption(s.f_cell, s.f_out, s.f_integrity, s.f_corrupt_by, s.f_corrupt_gen, s.f_bribe, s.f_refused_by,
                   s.f_refused_until, 1, 26, 1, s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash,
                   s.o_bribes, s.o_trade_num, s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence,
-                  s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, wage, detection, penalty, 26.0, 0.5,
-                  0.1, 1.0, 9.0, 0.03, plomo_prob, 0.2, 0.7, counts, np.random.default_rng(0))
+                  s.o_attributed, s.o_police_attacks, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den,
+                  s.o_threat_att, s.o_threat_ref, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
+                  wage, detection, penalty, 26.0, 0.5, 0.1, 1.0, 9.0, attack_cost, noise, 1 / 26, 26.0,
+                  harm_weeks, 0.2, 0.7, counts, np.random.default_rng(seed))
     return counts
 
 
@@ -158,7 +164,8 @@ def test_willingness_to_pay_rises_with_pressure():
 def test_refusal_under_pressure_can_bring_violence_against_the_officer():
     s = _one_officer_world(integrity=1e6, trade_risk_events=6.0)
     s.o_ruth[0] = 1.0
-    c = _bribe_round(s, plomo_prob=1.0)
+    s.o_pnum_den[0] = 50.0  # it has seen attacks on police go unanswered
+    c = _bribe_round(s, attack_cost=0.0)
     assert c[kc.REFUSED] == 1 and c[kc.ATTACKS_ON_POLICE] == 1 and s.o_violence[0] == 1
 
 
@@ -241,8 +248,9 @@ def test_policy_only_allocates():
 
 
 def test_split_shares_add_up():
-    sc = small("none", "organizations.split_prob=1.0", "organizations.split_min_members=5",
-               "organizations.lieutenant_ratio=0.3", "organizations.succession_violence=0")
+    sc = small("none", "organizations.control_weeks=1000", "organizations.decision_noise=1",
+               "organizations.split_min_members=5", "organizations.lieutenant_ratio=0.3",
+               "organizations.lethality=0")  # the fights of the split kill nobody: no cash changes hands
     m = DrugMarketModel(sc, seed=4)
     s = m.state
     o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
@@ -277,3 +285,17 @@ def test_small_organisation_forgets_a_departed_leader():
     assert s.o_leader[o] == other and s.d_rank[other] == LEADER
     orgs.release_prisoners(s, 5, m.params, np.random.default_rng(0), life)
     assert s.d_rank[leader] == LIEUTENANT
+
+
+def test_officer_posted_away_stays_on_the_payroll():
+    """corrupted_officer_share counts every officer on a payroll, wherever posted: the payer keeps
+    the officer (a retainer) while it can pay."""
+    s = _one_officer_world(integrity=0.1, trade_risk_events=4.0)
+    _bribe_round(s)
+    assert s.f_corrupt_by[0] == 0
+    s.f_cell[0] = 0  # posted far from the payer's dealers
+    c = _bribe_round(s)
+    assert s.f_corrupt_by[0] == 0 and c[kc.BRIBES_PAID] > 0
+    s.o_cash[0] = 0.0  # the payer can no longer pay
+    _bribe_round(s)
+    assert s.f_corrupt_by[0] == -1

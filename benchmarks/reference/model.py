@@ -60,10 +60,33 @@ def chance_to_lead(own, rival, bump):
     return 1.0 if gap <= 0.0 else math.exp(-gap / max(bump, 1e-9))
 
 
-def attack_value(rival_rev, own_rev, p_win, org_rev, risk, ruth, horizon, cost, retaliation, crackdown):
-    gain = horizon * rival_rev * p_win
-    c = cost + (1.0 - p_win) * retaliation * own_rev + risk * crackdown * org_rev
+def attack_value(rival_rev, own_rev, p_win, risk, response_loss, grievance, grievance_value, ruth, horizon, cost,
+                 retaliation):
+    gain = horizon * rival_rev * p_win + grievance * grievance_value
+    c = cost + (1.0 - p_win) * retaliation * own_rev + risk * response_loss
     return gain - c / ruth
+
+
+def response_loss(org, m):
+    """Members x learned weekly arrest rate under a response x response weeks x value of an arrest."""
+    po, e = m.p.organizations, m.p.enforcement
+    n = max(org.n_members, 1)
+    prior_rate = po.crackdown_loss_weeks / (e.sentence_weeks * po.response_weeks)
+    w0 = po.prior_a + po.prior_b
+    rate = (org.loss_num + prior_rate * w0) / (org.loss_den + w0)
+    return n * rate * po.response_weeks * e.sentence_weeks * org.revenue_avg / n
+
+
+def add_grievance(victim, attacker, amount, slots=4):
+    """The victim remembers at most ``slots`` grudges; the weakest goes for a stronger new one."""
+    g = victim.griev
+    if attacker in g or len(g) < slots:
+        g[attacker] = g.get(attacker, 0.0) + amount
+        return
+    weakest = min(g, key=g.get)
+    if g[weakest] < amount:
+        del g[weakest]
+        g[attacker] = amount
 
 
 def logistic_choice(value, noise):
@@ -231,14 +254,16 @@ class Dealer(CellAgent):
         top = perceived_risk(org.vtop_num, org.vtop_den, po.prior_a, po.prior_b)
         oth = perceived_risk(org.voth_num, org.voth_den, po.prior_a, po.prior_b)
         risk = q * top + (1.0 - q) * oth
-        value = attack_value(best_rev, self.sales_avg * self.price, p_win, org.revenue_avg, risk, org.ruth,
-                             po.contest_horizon, po.attack_cost, po.retaliation_weeks, po.crackdown_loss_weeks)
+        value = attack_value(best_rev, self.sales_avg * self.price, p_win, risk, response_loss(org, m),
+                             org.griev.get(rival.org, 0.0), po.grievance_value, org.ruth,
+                             po.contest_horizon, po.attack_cost, po.retaliation_weeks)
         if m.random.random() >= logistic_choice(value, po.decision_noise):
             return
         self.acted = rival.acted = True
         m.c["violence_turf"] += 1
         org.cash -= po.attack_cost
         org.violence += 1
+        add_grievance(rival.org, org, 1.0)
         rival.cell.incidents += 1
         if m.random.random() < e.attribution_rate:
             org.attributed += 1
@@ -324,8 +349,8 @@ class Officer(CellAgent):
         value_per_arrest = e.sentence_weeks * o.revenue_avg / max(o.n_members, 1)
         wtp = po.bribe_share * exposed[o] * risk * value_per_arrest
         budget = po.bribe_cash_share * o.cash - o.bribes
-        if payer is not None:
-            if wtp >= self.bribe and budget >= self.bribe:
+        if payer is not None:  # a retainer: kept while the payer can pay (and it is worth it nearby)
+            if budget >= self.bribe and (exposed[o] == 0 or wtp >= self.bribe):
                 o.pay(self.bribe)
             else:
                 self.corrupt_by, self.bribe = None, 0.0
@@ -335,13 +360,22 @@ class Officer(CellAgent):
             offer = 0.0
         if offer <= 0.0:
             return
-        if offer > self.integrity * e.officer_wage + e.detection_prob * e.penalty_weeks * e.officer_wage:
+        threat = o.threat_att / (o.threat_ref + po.prior_a + po.prior_b)
+        avoided = threat * po.police_lethality * po.officer_harm_weeks * e.officer_wage
+        if offer + avoided > self.integrity * e.officer_wage + e.detection_prob * e.penalty_weeks * e.officer_wage:
             self.corrupt_by, self.corrupt_gen, self.bribe = o, o.gen, offer
             o.pay(offer)
         else:
             self.refused_by, self.refused_until = o, m.week + po.refusal_memory
-            if risk > po.plomo_threshold and m.random.random() < min(1.0, po.plomo_prob * o.ruth):
+            o.threat_ref += 1.0
+            p_resp = perceived_risk(o.pnum, o.pnum_den, po.prior_a, po.prior_b)
+            gain = po.police_lethality * exposed[o] * risk * value_per_arrest
+            value = gain - (po.attack_cost + p_resp * response_loss(o, m)) / o.ruth
+            if m.random.random() < logistic_choice(value, po.decision_noise):
                 m.c["violence_against_police"] += 1
+                o.threat_att += 1.0
+                o.police_attacks += 1
+                o.cash -= po.attack_cost
                 o.violence += 1
                 self.cell.incidents += 1
                 if m.random.random() < e.attribution_rate:
@@ -389,6 +423,9 @@ class Organization(mesa.Agent):
         self.bribes = 0.0
         self.stockout_share = 0.0
         self.n_members = self.n_street = 0
+        self.griev: dict = {}
+        self.police_attacks = self.police_prev = 0
+        self.pnum = self.pnum_den = self.loss_num = self.loss_den = self.threat_att = self.threat_ref = 0.0
 
     def street_members(self):
         return sorted((d for d in self.members if d.on_street), key=lambda d: d.unique_id)
@@ -450,6 +487,12 @@ class ReferenceMarket(mesa.Model):
         mu = math.log(u.demand_mean) - u.demand_sigma**2 / 2
         demand = rng.lognormal(mu, u.demand_sigma, w.users)
         elast = np.clip(rng.normal(u.elasticity_mean, u.elasticity_sd, w.users), -3.0, -0.05)
+        if not w.torus:  # homes drawn off the map are drawn again around their cluster
+            for _ in range(1000):
+                out = np.flatnonzero((pos[:, 0] < 0) | (pos[:, 0] >= W) | (pos[:, 1] < 0) | (pos[:, 1] >= H))
+                if out.size == 0:
+                    break
+                pos[out] = centres[which[out]] + rng.normal(0.0, w.hotspot_spread, (out.size, 2))
         for i in range(w.users):
             x, y = int(math.floor(pos[i, 0])), int(math.floor(pos[i, 1]))
             x, y = (x % W, y % H) if w.torus else (min(max(x, 0), W - 1), min(max(y, 0), H - 1))
@@ -597,6 +640,7 @@ class ReferenceMarket(mesa.Model):
             outs = sum(1 for d in org.members if d.stockout)
             org.stockout_share = outs / org.n_street if org.n_street > 0 else 0.0
             org.violence_prev, org.violence, org.attributed, org.arrests, org.bribes = org.violence, 0, 0, 0, 0.0
+            org.police_prev, org.police_attacks = org.police_attacks, 0
         for d in self.dealers:
             d.sales = 0.0
             d.stockout = False
@@ -720,12 +764,23 @@ class ReferenceMarket(mesa.Model):
         e = self.p.enforcement
         self.officers.shuffle_do("arrest_dealers")
         active = [o for o in self.organizations]
-        total = sum(o.arrests for o in active)  # investigators follow up where the arrests were
+        # leads: this week's arrests; without any, members in prison (what they revealed)
+        leads = {o: o.arrests for o in active}
+        if sum(leads.values()) == 0:
+            leads = {o: max(o.n_members - o.n_street, 0) for o in active}
+        total = sum(leads.values())  # investigators follow up where the leads are
+        paid = defaultdict(int)
+        for f in self.officers:
+            if not f.out and f.corrupt_by is not None:
+                paid[f.corrupt_by] += 1
+        n_off = len(self.officers)
         for o in active:
-            o.p_climb = 0.0
-            if o.arrests > 0:
-                effort = e.investigators * o.arrests / total
-                o.p_climb = 1.0 - math.exp(-e.investigation_k * effort * o.arrests / max(o.n_street, 1))
+            o.p_climb = o.p_tip = 0.0
+            if leads[o] > 0:
+                effort = e.investigators * leads[o] / total
+                o.p_climb = 1.0 - math.exp(-e.investigation_k * effort * leads[o] / max(o.n_street, 1))
+                if paid[o] > 0:
+                    o.p_tip = 1.0 - (1.0 - min(paid[o] / n_off, 1.0)) ** e.tipoff_team
             o.lieut_taken = 0
         for rank in (LIEUTENANT, LEADER):
             for d in sorted(self.street_dealers().select(lambda d, r=rank: d.rank == r), key=lambda d: d.unique_id):
@@ -735,6 +790,9 @@ class ReferenceMarket(mesa.Model):
                 if rank == LEADER and d.org.lieut_taken == 0:
                     p *= 0.25
                 if self.random.random() < p:
+                    if d.org.p_tip > 0.0 and self.random.random() < d.org.p_tip:
+                        self.c["enforcement_neutralised"] += 1  # tipped off by a paid officer
+                        continue
                     if rank == LIEUTENANT:
                         d.org.lieut_taken += 1
                     self.arrest(d, e.leader_sentence_weeks, d.org.n_members >= 3)
@@ -763,13 +821,36 @@ class ReferenceMarket(mesa.Model):
                 continue
             lieuts = [d for d in members if d.rank == LIEUTENANT]
             self.random.shuffle(lieuts)
-            if len(lieuts) >= 2 and o.n_members >= po.split_min_members and self.random.random() < po.split_prob:
-                heads = lieuts[: min(len(lieuts), 3)]
+            if not lieuts:
+                heir = self.random.choice(members)
+                heir.rank = LEADER
+                o.leader = heir
+                continue
+            # each lieutenant decides whether to contest control, knowing how many already claim it
+            e, sp = self.p.enforcement, self.p.supply
+            control = po.control_weeks * o.revenue_avg
+            risk = perceived_risk(o.vtop_num, o.vtop_den, po.prior_a, po.prior_b)
+            loss = response_loss(o, self)
+            claimants = []
+            for lt in lieuts:
+                k = len(claimants)
+                p_win = 1.0 / (k + 1)
+                value = p_win * control
+                if k > 0:
+                    stake = po.control_weeks * lt.sales_avg * lt.price * sp.dealer_margin_share
+                    cost = k * po.attack_cost + (1.0 - p_win) * po.lethality * stake + risk * loss
+                    value -= cost / o.ruth
+                if self.random.random() < logistic_choice(value, po.decision_noise):
+                    claimants.append(lt)
+            if not claimants:
+                claimants = [lieuts[0]]
+            if len(claimants) >= 2 and o.n_members >= po.split_min_members:
+                heads = claimants[:3]
                 factions = [o]
                 for _ in heads[1:]:
                     f = Organization(self, 0.0, o.ruth * float(self.rng.lognormal(0.0, 0.3)), parent=o)
                     for k in ("trade_num", "trade_den", "vtop_num", "vtop_den", "voth_num", "voth_den",
-                              "exposure_base"):
+                              "exposure_base", "pnum", "pnum_den", "loss_num", "loss_den"):
                         setattr(f, k, getattr(o, k))
                     factions.append(f)
                 groups = [[] for _ in factions]
@@ -788,16 +869,13 @@ class ReferenceMarket(mesa.Model):
                     # as marketsim: the parent (j = 0) is scaled first, later factions take a share of that
                     f.sales_avg, f.revenue_avg = o.sales_avg * share, o.revenue_avg * share
                 self.c["splits"] += 1
-                self.infighting(groups, factions, int(self.rng.poisson(po.succession_violence * len(factions))))
-            elif lieuts:
-                lieuts[0].rank = LEADER
-                o.leader = lieuts[0]
-                if len(lieuts) >= 2:
-                    self.infighting([members], [o], int(self.rng.poisson(po.succession_violence)))
+                self.infighting(groups, factions, len(claimants) - 1)
             else:
-                heir = self.random.choice(members)
+                heir = self.random.choice(claimants)
                 heir.rank = LEADER
                 o.leader = heir
+                if len(claimants) >= 2:
+                    self.infighting([members], [o], len(claimants) - 1)
 
     def infighting(self, groups, factions, n):
         po, e = self.p.organizations, self.p.enforcement
@@ -809,6 +887,8 @@ class ReferenceMarket(mesa.Model):
             v = self.random.choice(victims)
             self.c["violence_succession"] += 1
             factions[a].violence += 1
+            if factions[a] is not factions[b]:
+                add_grievance(factions[b], factions[a], 1.0)
             (v.cell or v.home).incidents += 1
             if self.random.random() < e.attribution_rate:
                 factions[a].attributed += 1
@@ -842,13 +922,29 @@ class ReferenceMarket(mesa.Model):
                 d.org.stock += d.inventory
                 d.leave()
         self.count_members()
+        # broke organisations of two or more break up: street members quit
+        for o in sorted(self.organizations, key=lambda o: o.unique_id):
+            if o.n_members >= 2 and o.cash < mk.exit_cash * o.n_members:
+                for d in o.street_members():
+                    o.stock += d.inventory
+                    o.cash += d.cash
+                    d.leave()
+        self.count_members()
         for o in list(self.organizations):
             if o.n_members == 0:
                 o.dissolve()
-        # entry where demand went unmet
+        # entry where demand went unmet, in proportion to the expected profit of a new seller
         cells = [c for c in self.grid.all_cells if c.unmet > 0]
         total = sum(c.unmet for c in cells)
-        n = int(self.rng.poisson(mk.entry_rate * total / 100.0)) if total > 0 else 0
+        cost = sp.wholesale_price * sp.independent_markup
+        price = self.c["retail_price"]
+        price = price if math.isfinite(price) else sp.initial_retail_price
+        street = max(sum(1 for d in self.dealers if d.on_street), 1)
+        factor = 0.0
+        if price > cost and sp.initial_retail_price > cost:
+            factor = (price - cost) / (sp.initial_retail_price - cost) / (
+                1.0 + self.c["arrests"] / street * self.p.enforcement.sentence_weeks)
+        n = int(self.rng.poisson(mk.entry_rate * total / 100.0 * factor)) if total > 0 and factor > 0 else 0
         if n:
             for c in self.random.choices(cells, weights=[c.unmet for c in cells], k=n):
                 o = Organization(self, mk.entrant_cash, float(self._ruthlessness()))
@@ -903,21 +999,35 @@ class ReferenceMarket(mesa.Model):
         for o in orgs:
             o.trade_num = wd * o.trade_num + o.arrests
             o.trade_den = wd * o.trade_den + o.n_street + o.arrests
-        rec = self.record_at_allocation
-        violent = [o for o in orgs if rec.get(o, -1.0) >= 0.05]
-        for is_top in (True, False):
-            cases = [o for o in violent if (o is self.top_violent) == is_top]
-            events = {o: (o.exposure > (1.0 + po.response_threshold) * max(o.exposure_base, 1e-9)) for o in cases}
-            n_cases, n_events = len(cases), sum(events.values())
-            for o in orgs:
-                own_v = 1.0 if o in events else 0.0
-                own_e = 1.0 if events.get(o, False) else 0.0
-                if is_top:
-                    o.vtop_num = wd * o.vtop_num + own_e + vic * (n_events - own_e)
-                    o.vtop_den = wd * o.vtop_den + own_v + vic * (n_cases - own_v)
-                else:
-                    o.voth_num = wd * o.voth_num + own_e + vic * (n_events - own_e)
-                    o.voth_den = wd * o.voth_den + own_v + vic * (n_cases - own_v)
+        # what each organisation observes (the 'none' policy names no target): its own violence last
+        # week and whether police attention around it surged; attacks on police and their answer
+        # (public news, weight vicarious_weight); its own losses under a surge
+        surge = {o: o.exposure > (1.0 + po.response_threshold) * max(o.exposure_base, 1e-9) for o in orgs}
+        p_cases = [o for o in orgs if o.police_prev > 0]
+        n_pcase, n_pevent = len(p_cases), sum(1 for o in p_cases if surge[o])
+        for o in orgs:
+            own_v = 1.0 if o.violence_prev > 0 else 0.0
+            own_e = own_v if surge[o] else 0.0
+            if o is self.top_violent:
+                o.vtop_num = wd * o.vtop_num + own_e
+                o.vtop_den = wd * o.vtop_den + own_v
+                o.voth_num, o.voth_den = wd * o.voth_num, wd * o.voth_den
+            else:
+                o.voth_num = wd * o.voth_num + own_e
+                o.voth_den = wd * o.voth_den + own_v
+                o.vtop_num, o.vtop_den = wd * o.vtop_num, wd * o.vtop_den
+            own_p = 1.0 if o.police_prev > 0 else 0.0
+            own_pe = own_p if surge[o] else 0.0
+            o.pnum = wd * o.pnum + own_pe + vic * (n_pevent - own_pe)
+            o.pnum_den = wd * o.pnum_den + own_p + vic * (n_pcase - own_p)
+            o.loss_num = wd * o.loss_num + (o.arrests if surge[o] else 0.0)
+            o.loss_den = wd * o.loss_den + (o.n_street + o.arrests if surge[o] else 0.0)
+            o.threat_att *= wd
+            o.threat_ref *= wd
+            for r in list(o.griev):
+                o.griev[r] *= po.grievance_decay
+                if o.griev[r] < 0.05:
+                    del o.griev[r]
         for o in orgs:
             o.exposure_base = 0.8 * o.exposure_base + 0.2 * o.exposure if o.exposure_base > 0 else o.exposure
             o.violence_attr = 0.75 * o.violence_attr + 0.25 * o.attributed

@@ -164,12 +164,33 @@ class Organization(_SlotAgent):
         return rules.violence_response_risk(q_lead, s.o_vtop_num[i], s.o_vtop_den[i], s.o_voth_num[i],
                                             s.o_voth_den[i], p.prior_a, p.prior_b)
 
-    def attack_value(self, rival_revenue: float, own_revenue: float, p_win: float) -> float:
-        """Expected net value of attacking a rival whose local weekly revenue is ``rival_revenue``."""
+    @property
+    def expected_response_loss(self) -> float:
+        """Dollars it expects to lose if its violence draws a concentrated enforcement response
+        (its members x learned arrest rate under a response x response_weeks x value of an arrest)."""
+        from .organizations import _loss_prior
+
+        s, p = self.state, self.model.params
+        i = self.slot
+        m = max(int(s.o_members[i]), 1)
+        return float(rules.response_loss(m, s.o_loss_num[i], s.o_loss_den[i], _loss_prior(p),
+                                         p.organizations.prior_a + p.organizations.prior_b,
+                                         p.organizations.response_weeks,
+                                         p.enforcement.sentence_weeks * float(s.o_revenue_avg[i]) / m))
+
+    def grievance_against(self, other) -> float:
+        """Its grievance (decaying count of attacks suffered) against organisation ``other`` (agent or slot)."""
+        r = other.slot if hasattr(other, "slot") else int(other)
+        return float(rules.grievance_of(self.state.o_griev_org, self.state.o_griev, self.slot, r))
+
+    def attack_value(self, rival_revenue: float, own_revenue: float, p_win: float, rival=None) -> float:
+        """Expected net value of attacking a rival (organisation ``rival``, for the grievance) whose
+        local weekly revenue is ``rival_revenue``."""
         p = self.model.params.organizations
-        return rules.attack_value(rival_revenue, own_revenue, p_win, float(self.state.o_revenue_avg[self.slot]),
-                                  self.violence_response_risk(1.0), self.ruthlessness, p.contest_horizon,
-                                  p.attack_cost, p.retaliation_weeks, p.crackdown_loss_weeks)
+        g = self.grievance_against(rival) if rival is not None else 0.0
+        return rules.attack_value(rival_revenue, own_revenue, p_win, self.violence_response_risk(1.0),
+                                  self.expected_response_loss, g, p.grievance_value, self.ruthlessness,
+                                  p.contest_horizon, p.attack_cost, p.retaliation_weeks)
 
 
 class Officer(_SlotAgent):

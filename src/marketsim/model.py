@@ -34,6 +34,7 @@ from .agents import Dealer, Officer, Organization, User
 from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
+from .kernels.decisions import decay_grievances
 from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sales, week_counts
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import (
@@ -50,8 +51,11 @@ from .policies import Allocation, NoStrategy, Observation, make_policy
 from .scenario import Scenario
 from .state import LEADER, LIEUTENANT, allocate, allocate_workspace
 
+#: columns of :meth:`DrugMarketModel.districts` (``districts.parquet``)
+DISTRICT_COLUMNS = ["step", "district", "homicides", "violent_incidents", "quantity_sold", "hhi", "arrests", "officers"]
+DISTRICT_DTYPES = {"step": "int64", "district": "int64", "homicides": "int64", "violent_incidents": "int64",
+                   "quantity_sold": "float64", "hhi": "float64", "arrests": "int64", "officers": "int64"}
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
-RECENT_VIOLENCE = 0.05  # smoothed attributed incidents/week: one incident within about six weeks
 #: the names under which ``profile=True`` times each part of a week (``model.process_times``):
 #: ``begin_week`` (counters reset, officers replaced, prisoners released), the nine processes, and
 #: ``record`` (the week's row of measurements, Mesa agents kept in step with the arrays)
@@ -144,6 +148,8 @@ class DrugMarketModel(mesa.Model):
         self.process_times: dict[str, float] = defaultdict(float)
         self.profiled_steps = 0
         self._rows: list[dict] = []
+        self._district_rows: list[np.ndarray] = []
+        self.population = scenario.world.population or 50 * scenario.world.users
         self._last: dict = {}
         self._grid = None
         self._interdiction_weights = None
@@ -151,6 +157,8 @@ class DrugMarketModel(mesa.Model):
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
         self._build_world()
         self._last_cell_sales = np.zeros(self.state.ncell)  # what the agency saw last week
+        self._cell_w = np.zeros(self.state.ncell)  # officers' priority weights per cell (focus)
+        self._invest_split = np.zeros(self.state.max_orgs)  # investigator time spent per organisation
         self._last_org_arrests = np.zeros(self.state.max_orgs, self.state.o_arrests.dtype)
         self.world_fingerprint = self.state.fingerprint()  # the city as built
         self._burn_in(scenario.world.burn_in)
@@ -180,6 +188,13 @@ class DrugMarketModel(mesa.Model):
             ux = np.floor(pos[:, 0]).astype(np.int64) % W
             uy = np.floor(pos[:, 1]).astype(np.int64) % H
         else:
+            # homes drawn off the map are drawn again around the same cluster (clipping them to
+            # the border piled 6-19% of users onto the 4% of cells at the edge)
+            for _ in range(1000):
+                out = np.flatnonzero((pos[:, 0] < 0) | (pos[:, 0] >= W) | (pos[:, 1] < 0) | (pos[:, 1] >= H))
+                if out.size == 0:
+                    break
+                pos[out] = centres[which[out]] + rng.normal(0.0, w.hotspot_spread, (out.size, 2))
             ux = np.clip(np.floor(pos[:, 0]).astype(np.int64), 0, W - 1)
             uy = np.clip(np.floor(pos[:, 1]).astype(np.int64), 0, H - 1)
         s.u_cell[:] = uy * W + ux
@@ -377,6 +392,10 @@ class DrugMarketModel(mesa.Model):
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
         self._stockout_share = np.empty(s.max_orgs)
+        s.cell_deaths[:] = 0
+        s.cell_arrests[:] = 0
+        s.o_police_prev[:] = s.o_police_attacks
+        s.o_police_attacks[:] = 0
         reset_week(s.cell_incidents, s.cell_sales, s.cell_unmet, s.d_active, s.d_org, s.d_sales, s.d_stockout,
                    s.o_street, s.o_violence, s.o_violence_prev, s.o_attributed, s.o_arrests, s.o_bribes,
                    self._stockout_share)
@@ -405,12 +424,13 @@ class DrugMarketModel(mesa.Model):
         s, sp, e = self.state, self.params.supply, self.params.enforcement
         cost = self._unit_cost()
         order = supply.order_volume(s, s.o_street, sp.stock_weeks, cost, np.minimum(self._stockout_share, 1.0))
-        shipped, seized, paid = supply.import_and_interdict(
+        shipped, seized, paid, inspected = supply.import_and_interdict(
             s, order, sp.import_volume, e.interdiction_capacity, e.interdiction_hit_rate,
             self._interdiction_weights, cost, self.streams["enforcement"])
         supply.distribute(s, t, sp.stock_weeks, sp.transfer_price)
         self.c["imported"] = shipped
         self.c["interdicted"] = seized
+        self.c["effort_inspection"] = inspected
         self.ledger["imported"] += shipped
         self.ledger["seized"] += seized
         self.ledger["import_paid"] += paid
@@ -418,19 +438,31 @@ class DrugMarketModel(mesa.Model):
                               s.cell_dealers)
 
     def observe(self, t: int) -> Observation:
-        """What the agency sees: last week's visible sales and reported violence, intelligence on organisations."""
-        s = self.state
+        """What the agency sees (estimates, not the true state): last week's sales in the cells its
+        officers covered (``cell_sales``), reported violence and the violence attributed to each
+        organisation (with ``attribution_rate``), its arrests, an intelligence estimate of each
+        organisation's sales (true smoothed sales x lognormal error ``intelligence_noise``) and, for
+        each organisation, the cells where its officers last saw its street dealers (``org_cells``:
+        dealers never seen are unknown; those who moved since are looked for where they were)."""
+        s, e = self.state, self.params.enforcement
+        # the police see the dealers in the cells they covered last week (cell_police still holds it)
         street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
-        by_org = s.d_org[street]
+        seen_now = street[s.cell_police[s.d_cell[street]] > 0]
+        s.d_seen_cell[seen_now] = s.d_cell[seen_now]
+        known = street[s.d_seen_cell[street] >= 0]
+        by_org = s.d_org[known]
         order = np.argsort(by_org, kind="stable")
         bounds = np.zeros(s.max_orgs + 1, np.int64)
         np.cumsum(np.bincount(by_org, minlength=s.max_orgs), out=bounds[1:])
-        org_cells = OrgCells(s.d_cell[street][order], bounds)
+        org_cells = OrgCells(s.d_seen_cell[known][order], bounds)
+        noise = self.streams["enforcement"].lognormal(0.0, e.intelligence_noise, s.max_orgs) \
+            if e.intelligence_noise > 0 else 1.0
+        org_sales = s.o_sales_avg * noise
         return Observation(
             step=self.steps, width=s.width, height=s.height,
             cell_sales=self._last_cell_sales,  # a snapshot taken after last week's market, not live state
             cell_violence=s.cell_violence.copy(), cell_district=s.cell_district,
-            org_active=s.o_active == 1, org_sales=s.o_sales_avg.copy(), org_violence=s.o_violence_attr.copy(),
+            org_active=s.o_active == 1, org_sales=org_sales, org_violence=s.o_violence_attr.copy(),
             org_arrests=self._last_org_arrests,  # likewise, after last week's policing
             org_cells=org_cells, params=self.params.enforcement,
         )
@@ -441,7 +473,6 @@ class DrugMarketModel(mesa.Model):
         obs = self.observe(t)
         alloc: Allocation = self.policy.allocate(obs)
         rec = np.where(obs.org_active, obs.org_violence, -1.0)
-        self._record_at_allocation = rec
         self._top_violent = int(np.argmax(rec)) if rec.max(initial=-1.0) > 0 else -1
         active = s.o_active == 1
         # officers' posts, drawn in proportion to the cell weights
@@ -453,17 +484,25 @@ class DrugMarketModel(mesa.Model):
             s.f_cell[:] = np.minimum(np.searchsorted(cdf, rng.random(s.f_cell.size) * cdf[-1], side="right"),
                                      s.ncell - 1)
         officer_coverage(s.f_cell, s.f_out, e.patrol_radius, s.width, s.height, s.torus, s.cell_police)
+        # the patrol budget committed this week: every officer on duty is posted (officers lost to
+        # attacks or internal affairs later in the week are counted in officers_killed / corrupt_detected)
+        on_duty = s.f_out == 0
+        self.c["effort_patrol"] = float(np.count_nonzero(on_duty))
+        self._dist_officers = np.bincount(s.cell_district[s.f_cell[on_duty]], minlength=self._work.n_districts)
         s.o_focus[:] = 0.0 if alloc.org_focus is None else np.clip(alloc.org_focus, 0.0, 1.0) * active
-        self._invest_by_arrests = alloc.investigation_weight is None
-        inv = np.ones(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
+        # the policy's split of investigator time; what it leaves unused (or ``None``: all of it)
+        # follows the arrests (``k_policing.investigation_split``)
+        inv = np.zeros(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
         inv = inv * active
         s.o_invest_w[:] = inv / inv.sum() if inv.sum() > 0 else 0.0
         self._interdiction_weights = None if alloc.interdiction_weight is None else \
             np.maximum(alloc.interdiction_weight, 0.0) * active
         self.announced_target = int(alloc.announced_target)
         # what each organisation sees of the police around its street dealers
-        exposure(s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.o_focus, e.focus_multiplier,
-                 s.o_street, self._work.org_scratch, s.o_exposure)
+        k_policing.cell_focus_weight(s.cell_start, s.cell_list, s.d_active, s.d_jail_until, s.d_org, s.o_focus,
+                                     e.focus_multiplier, t, self._cell_w)
+        exposure(s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.cell_dealers, self._cell_w,
+                 s.o_focus, e.focus_multiplier, s.o_street, self._work.org_scratch, s.o_exposure)
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -473,10 +512,13 @@ class DrugMarketModel(mesa.Model):
             s.f_refused_until, t, po.refusal_memory, e.patrol_radius,
             s.width, s.height, s.torus, s.d_org, s.o_active, s.o_gen, s.o_cash, s.o_bribes, s.o_trade_num,
             s.o_trade_den, s.o_revenue_avg, s.o_members, s.o_ruth, s.o_violence, s.o_attributed,
-            s.cell_start, s.cell_list, s.cell_incidents,
+            s.o_police_attacks, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den, s.o_threat_att, s.o_threat_ref,
+            s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths,
             e.officer_wage, e.detection_prob, e.penalty_weeks, e.sentence_weeks, po.bribe_share,
-            po.bribe_cash_share, po.prior_a, po.prior_b, po.plomo_threshold, po.plomo_prob, po.police_lethality,
+            po.bribe_cash_share, po.prior_a, po.prior_b, po.attack_cost, po.decision_noise,
+            orgs._loss_prior(self.params), po.response_weeks, po.officer_harm_weeks, po.police_lethality,
             e.attribution_rate, counts, self.streams["organizations"])
+        self.ledger["attack_spend"] += counts[k_corruption.SPENT]
         self.c["bribes_paid"] = counts[k_corruption.BRIBES_PAID]
         self.c["new_corrupt"] = counts[k_corruption.NEW_CORRUPT]
         self.c["bribes_refused"] = counts[k_corruption.REFUSED]
@@ -537,6 +579,7 @@ class DrugMarketModel(mesa.Model):
         # concentration of this week's sales
         shares = s.o_sales[s.o_active == 1]
         self.c["hhi"] = hhi(shares)
+        self.c["hhi_organizations"] = hhi(s.o_sales[(s.o_active == 1) & (s.o_members >= 2)])
         self.c["largest_share"] = float(shares.max() / shares.sum()) if shares.sum() > 0 else np.nan
         nd = wk.n_districts
         sold_d = np.flatnonzero(act & (s.d_sales > 0))
@@ -545,19 +588,28 @@ class DrugMarketModel(mesa.Model):
         district_sales_hhi(sold_d, s.d_cell, s.d_org, s.d_sales, s.cell_district, nd, s.max_orgs, dist_sales, local)
         self.c["local_hhi"] = float(np.nansum(local * dist_sales) / dist_sales.sum()) if dist_sales.sum() > 0 \
             else np.nan
+        self._dist_sales, self._dist_hhi = dist_sales, local
         self.c["active_market_cells"] = int(np.count_nonzero(s.cell_sales))
-        self._last_cell_sales = s.cell_sales.copy()
+        # what the agency sees of the week's sales: all of it in the cells its officers covered,
+        # what informants report elsewhere
+        self._last_cell_sales = np.where(s.cell_police > 0, s.cell_sales, e.informant_share * s.cell_sales)
 
     def _policing(self, t: int) -> None:
         s, e = self.state, self.params.enforcement
         counts = np.zeros(k_policing.N_COUNTS)
+        on_duty = s.f_out == 0
+        paid = np.bincount(s.f_corrupt_by[on_duty & (s.f_corrupt_by >= 0)], minlength=s.max_orgs)
         k_policing.policing(
             s.f_cell, s.f_out, s.f_corrupt_by, s.f_arrests, e.patrol_radius, s.width, s.height, s.torus,
             s.d_active, s.d_jail_until, s.d_org, s.d_rank, s.d_inv, s.d_cash,
             s.o_focus, s.o_arrests, s.o_invest_w, s.o_street, s.o_members,
-            s.cell_start, s.cell_list, s.cell_dealers,
+            s.cell_start, s.cell_list, s.d_cell, s.cell_arrests,
             t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
-            e.investigation_k, e.investigators, self._invest_by_arrests, counts, self.streams["enforcement"])
+            e.investigation_k, e.investigators, paid.astype(np.float64), float(s.f_out.size), e.tipoff_team,
+            self._cell_w, self._invest_split, counts, self.streams["enforcement"])
+        self.c["effort_investigation"] = counts[k_policing.INVESTIGATION_EFFORT]
+        self.c["arrest_attempts"] = counts[k_policing.ARREST_ATTEMPTS]
+        self.c["tipoffs"] = counts[k_policing.TIPOFFS]
         self.c["arrests"] = counts[k_policing.ARRESTS]
         self.c["lieutenant_arrests"] = counts[k_policing.LIEUT_ARRESTS]
         self.c["leader_arrests"] = counts[k_policing.LEADER_ARRESTS]
@@ -574,8 +626,10 @@ class DrugMarketModel(mesa.Model):
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
             s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
             s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
-            s.o_attributed, s.cell_start, s.cell_list, s.cell_incidents, s.width, s.height, s.torus, t,
-            1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, po.crackdown_loss_weeks, po.decision_noise,
+            s.o_attributed, s.o_griev_org, s.o_griev, s.o_loss_num, s.o_loss_den,
+            s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
+            1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
+            po.response_weeks, e.sentence_weeks, po.grievance_value, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
             self.streams["violence"])
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
@@ -589,7 +643,8 @@ class DrugMarketModel(mesa.Model):
         s, m, e = self.state, self.params.market, self.params.enforcement
         rng = self.streams["organizations"]
         orgs.exits(s, t, self.params, self.life)
-        orgs.enter(s, t, self.params, rng, self.life)
+        street = max(float(np.count_nonzero((s.d_active == 1) & (s.d_jail_until <= t))), 1.0)
+        orgs.enter(s, t, self.params, rng, self.life, self.c["retail_price"], self.c["arrests"] / street)
         orgs.recruit(s, t, self.params, rng, self.life)
         bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
                               s.cell_dealers)
@@ -603,24 +658,21 @@ class DrugMarketModel(mesa.Model):
         self.ledger["entry_capital"] += self.life.entry_capital
 
     def _learning(self, t: int) -> None:
-        """Organisations update their perceived risks (time-discounted Beta-prior frequencies).
-
-        - trading: arrests of members per member-week on the street;
-        - violence: for each organisation with a recent violence record (smoothed attributed
-          incidents >= ``RECENT_VIOLENCE``, about one incident in the last six weeks) whether it is now pursued:
-          police presence around its members rose above its usual level by ``response_threshold``,
-          or officers single out its members (focus, which its members feel as targeted arrests); cases of
-          the group with the worst violence record and of the others are kept apart. Each
-          organisation learns from its own case (weight 1) and from others' (``vicarious_weight``,
-          or 1 when the agency has publicly named a target, which makes the link visible).
-        """
+        """Organisations update what they believe from what they can observe (time-discounted
+        Beta-prior frequencies; :func:`marketsim.kernels.books.learn`): their own arrests, whether
+        their own violence and attacks on police were followed by a surge of police attention or
+        by being publicly named, the named target's case and losses (public), attacks on police and
+        their answer (public news, weight ``vicarious_weight``); never police records. Grievances
+        between groups fade (``grievance_decay``)."""
         s, po = self.state, self.params.organizations
         wd = po.learning_discount
-        vic = 1.0 if self.announced_target >= 0 else po.vicarious_weight
-        learn(s.o_active, self._record_at_allocation, self._top_violent, RECENT_VIOLENCE, wd, vic,
+        learn(s.o_active, self._top_violent, wd, po.vicarious_weight,
               po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
-              s.o_exposure_base, s.o_focus, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
-              s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue)
+              s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
+              s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
+              self.announced_target, s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
+              s.o_loss_den, s.o_threat_att, s.o_threat_ref)
+        decay_grievances(s.o_griev_org, s.o_griev, po.grievance_decay)
         decay_add(s.cell_violence, 0.8, s.cell_incidents)
         # turf: organisation with most street dealers in each cell (ties: lowest slot)
         turf_control(s.d_active, s.d_jail_until, s.d_cell, s.d_org, t, s.max_orgs, s.cell_control,
@@ -636,9 +688,11 @@ class DrugMarketModel(mesa.Model):
             s.cell_control_since)
         w = np.where(active, s.o_members, 0).astype(float)
         weights = (w, w.sum())
+        homicides = c["turf_deaths"] + life.succession_deaths + c["officers_killed"]
         row = {
             "step": t,
-            "homicides": c["turf_deaths"] + life.succession_deaths + c["officers_killed"],
+            "homicides": homicides,
+            "homicide_rate": homicides * 52.0 / self.population * 1e5,
             "violent_incidents": c["violence_turf"] + life.succession_incidents + c["violence_against_police"],
             "violence_turf": c["violence_turf"],
             "violence_succession": life.succession_incidents,
@@ -649,6 +703,7 @@ class DrugMarketModel(mesa.Model):
             "enforcement_neutralised": c["enforcement_neutralised"],
             "corrupt_detected": c["corrupt_detected"],
             "hhi": c["hhi"],
+            "hhi_organizations": c["hhi_organizations"],
             "local_hhi": c["local_hhi"],
             "largest_share": c["largest_share"],
             "n_organizations": n_org,
@@ -678,14 +733,43 @@ class DrugMarketModel(mesa.Model):
             "perceived_response_top": self._belief(s.o_vtop_num, s.o_vtop_den, weights),
             "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den, weights),
             "policy_target": self.announced_target,
+            "effort_patrol": c["effort_patrol"],
+            "effort_investigation": c["effort_investigation"],
+            "effort_inspection": c["effort_inspection"],
+            "arrest_attempts": c["arrest_attempts"],
         }
         if not self._recording:
             return
         row["step"] = self.steps
         self._rows.append(row)
+        self._district_rows.append(self._district_row(self.steps))
         self._last = row
         self._sync_agents()
         self.datacollector.collect(self)
+
+    def _district_row(self, step: int) -> np.ndarray:
+        """This week's per-district outputs, one row per district (columns of :data:`DISTRICT_COLUMNS`)."""
+        s = self.state
+        nd = self._work.n_districts
+        out = np.empty((nd, len(DISTRICT_COLUMNS)))
+        out[:, 0] = step
+        out[:, 1] = np.arange(nd)
+        out[:, 2] = np.bincount(s.cell_district, weights=s.cell_deaths, minlength=nd)
+        out[:, 3] = np.bincount(s.cell_district, weights=s.cell_incidents, minlength=nd)
+        out[:, 4] = self._dist_sales
+        out[:, 5] = self._dist_hhi
+        out[:, 6] = np.bincount(s.cell_district, weights=s.cell_arrests, minlength=nd)
+        out[:, 7] = self._dist_officers
+        return out
+
+    def districts(self) -> pd.DataFrame:
+        """Per-district outputs, one row per recorded week and district: ``step, district, homicides,
+        violent_incidents, quantity_sold, hhi`` (of organisations' sales in the district, NaN where
+        nothing was sold), ``arrests`` and ``officers`` (posted there). Districts are squares of
+        ``world.district_size`` cells, numbered row by row from the top-left corner."""
+        if not self._district_rows:
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in DISTRICT_COLUMNS}).astype(DISTRICT_DTYPES)
+        return pd.DataFrame(np.vstack(self._district_rows), columns=DISTRICT_COLUMNS).astype(DISTRICT_DTYPES)
 
     def _belief(self, num: np.ndarray, den: np.ndarray, weights=None) -> float:
         """Member-weighted mean of a learned risk over active organisations. ``weights``:

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels.books import count_members as _count_members
+from .kernels.decisions import add_grievance as _add_grievance_nb
+from .kernels.decisions import logistic_choice as _logistic_nb
+from .kernels.decisions import response_loss as _response_loss_nb
+from .kernels.decisions import violence_response_risk as _violence_response_risk_nb
 from .kernels.books import leaderless as _leaderless
 from .kernels.books import recruitment_round as _recruitment_round
 from .kernels.grid import chebyshev, first_zero, random_cell_near
@@ -21,6 +25,11 @@ from .state import DEALER, LEADER, LIEUTENANT, State
 # random_cell_near run as Python (its draws are rng.integers, as in the kernel): called once
 # per recruit, where unboxing the generator for the compiled version costs more than the work
 _cell_near_py = getattr(random_cell_near, "py_func", random_cell_near)
+# the decision rules as Python (same arithmetic), called a few times per event
+_add_grievance = getattr(_add_grievance_nb, "py_func", _add_grievance_nb)
+_logistic = getattr(_logistic_nb, "py_func", _logistic_nb)
+_response_loss = getattr(_response_loss_nb, "py_func", _response_loss_nb)
+_violence_response_risk = _violence_response_risk_nb  # calls another compiled rule
 
 
 @dataclass
@@ -41,6 +50,11 @@ class LifeCycleCounts:
     exit_stock: float = 0.0  # stash of exiting organisations, recovered by police (counted as seized)
 
 
+class PoolFull(RuntimeError):
+    """A fixed-capacity agent pool is full. Pools never cap silently: the run stops with this
+    message instead of quietly refusing entrants, recruits or factions."""
+
+
 def _free_slot(active: np.ndarray) -> int:
     """Lowest free slot, -1 when the pool is full (a compiled scan: slots fill from the bottom,
     so it stops early; ``np.flatnonzero`` over the whole pool cost ~0.1 ms a call at 10^6 users)."""
@@ -48,10 +62,11 @@ def _free_slot(active: np.ndarray) -> int:
 
 
 def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> int:
-    """Claim an organisation slot; -1 when the pool is full."""
+    """Claim an organisation slot; raises :class:`PoolFull` when every slot is in use."""
     o = _free_slot(s.o_active)
     if o < 0:
-        return -1
+        raise PoolFull(f"organisation pool full ({s.max_orgs} slots) at week {step}: the market grew beyond "
+                       f"market.max_dealers_factor x world.dealers; raise market.max_dealers_factor")
     s.o_active[o] = 1
     s.o_gen[o] += 1
     s.o_uid[o] = s.next_uid[1]
@@ -66,16 +81,25 @@ def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> 
                 s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den, s.o_exposure, s.o_exposure_base, s.o_bribes,
                 s.o_focus, s.o_interdict_w, s.o_invest_w):
         arr[o] = 0.0
-    for arr in (s.o_members, s.o_street, s.o_arrests, s.o_violence, s.o_violence_prev, s.o_attributed):
+    for arr in (s.o_members, s.o_street, s.o_arrests, s.o_violence, s.o_violence_prev, s.o_attributed,
+                s.o_police_attacks, s.o_police_prev):
         arr[o] = 0
+    for arr in (s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den, s.o_threat_att, s.o_threat_ref):
+        arr[o] = 0.0
+    s.o_griev_org[o] = -1
+    s.o_griev[o] = 0.0
+    # grudges others held against the slot's previous holder do not pass to the newcomer
+    s.o_griev[s.o_griev_org == o] = 0.0
+    s.o_griev_org[s.o_griev_org == o] = -1
     return o
 
 
 def new_dealer(s: State, cell: int, org: int, rank: int, price: float, cash: float) -> int:
-    """Claim a dealer slot; -1 when the pool is full."""
+    """Claim a dealer slot; raises :class:`PoolFull` when every slot is in use."""
     d = _free_slot(s.d_active)
     if d < 0:
-        return -1
+        raise PoolFull(f"dealer pool full ({s.max_dealers} slots: market.max_dealers_factor x world.dealers, "
+                       f"street and prison): raise market.max_dealers_factor")
     s.d_active[d] = 1
     s.d_uid[d] = s.next_uid[0]
     s.next_uid[0] += 1
@@ -91,6 +115,7 @@ def new_dealer(s: State, cell: int, org: int, rank: int, price: float, cash: flo
     s.d_sales_avg[d] = 0.0
     s.d_stockout[d] = 0
     s.d_moved[d] = 0
+    s.d_seen_cell[d] = -1
     if rank == LEADER:
         s.o_leader[org] = d
     return d
@@ -121,12 +146,6 @@ def release_prisoners(s: State, step: int, p, rng: np.random.Generator, counts: 
             continue
         ruth = float(draw_ruthlessness(rng, p.organizations.ruthlessness_mean, p.organizations.ruthlessness_cv))
         no = new_org(s, step, p.market.entrant_cash, ruth)
-        if no < 0:
-            counts.exit_cash += s.d_cash[d]
-            s.d_cash[d] = 0.0
-            s.d_active[d] = 0
-            counts.dealer_exits += 1
-            continue
         counts.entry_capital += p.market.entrant_cash
         s.d_org[d] = no
         s.d_org_gen[d] = s.o_gen[no]
@@ -162,7 +181,8 @@ def _leader_gone(s: State, o: int, step: int) -> bool:
 def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs: list[int], n_incidents: int,
                 lethality: float, attribution_rate: float, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
     """``n_incidents`` succession fights: a member of one faction (or of the one organisation)
-    attacks a member of another; the victim dies with probability ``lethality``."""
+    attacks a member of another; the victim dies with probability ``lethality``. Between
+    factions, the attacked faction's grievance against the attacker grows (a feud that lasts)."""
     for _ in range(n_incidents):
         if len(orgs) > 1:
             a, b = rng.choice(len(orgs), size=2, replace=False)
@@ -175,10 +195,13 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
         counts.succession_incidents += 1
         s.o_violence[orgs[a]] += 1
         s.cell_incidents[s.d_cell[v]] += 1
+        if orgs[a] != orgs[b]:
+            _add_grievance(s.o_griev_org, s.o_griev, int(orgs[b]), int(orgs[a]), 1.0)
         if rng.random() < attribution_rate:
             s.o_attributed[orgs[a]] += 1
         if rng.random() < lethality:
             counts.succession_deaths += 1
+            s.cell_deaths[s.d_cell[v]] += 1
             s.o_stock[s.d_org[v]] += s.d_inv[v]
             s.o_cash[s.d_org[v]] += s.d_cash[v]
             s.d_inv[v] = 0.0
@@ -188,17 +211,35 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
                 s.o_leader[s.d_org[v]] = -1
 
 
-def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
-    """Organisations whose leader was arrested or killed pick a successor among their lieutenants.
+def contest_value(control_value: float, p_win: float, rivals: int, own_stake: float, lethality: float,
+                  attack_cost: float, response_risk: float, response_loss: float, ruthlessness: float) -> float:
+    """Expected net value (dollars) to a lieutenant of contesting control after the leader's removal.
 
-    With two or more lieutenants on the street, an organisation of at least ``split_min_members``
-    splits with probability ``split_prob`` into up to three factions, each led by a lieutenant,
-    members following the nearest one, cash and stock shared by headcount (Calderón et al. 2015;
-    Phillips 2015). Contested successions (splits, or two or more claimants) bring Poisson
-    ``succession_violence`` fights per faction.
+    gain = P(win) x value of control (``control_weeks`` of the organisation's revenue);
+    cost = one fight per rival claimant (``attack_cost`` each, and the chance ``lethality`` x
+    P(lose) of losing its own stake) + P(violence is answered by enforcement) x the loss such a
+    response inflicts on the members (learned). Uncontested (no rival yet), claiming costs nothing.
+    A ruthless lieutenant discounts the costs (the organisation's ruthlessness)."""
+    gain = p_win * control_value
+    if rivals == 0:
+        return gain
+    cost = rivals * attack_cost + (1.0 - p_win) * lethality * own_stake + response_risk * response_loss
+    return gain - cost / ruthlessness
+
+
+def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Organisations whose leader was arrested or killed: each lieutenant on the street decides
+    whether to contest control (:func:`contest_value`, logistic noise ``decision_noise``), in random
+    order, knowing how many have already claimed it. No claimant: the first lieutenant (or a
+    member) takes over quietly. One claimant: it takes over. Two or more: the succession is
+    contested: one fight per claimant beyond the first; an organisation of at least
+    ``split_min_members`` splits into up to three factions led by the claimants (members follow the
+    nearest, cash and stock shared by headcount), and the fights leave grievances between the
+    factions, so that the feud goes on for months through turf decisions (Calderón et al. 2015:
+    +36.5% violence in the following six months; Phillips 2015); a smaller one stays whole under
+    a claimant drawn at random, the others accepting.
     """
     po = p.organizations
-    # organisations whose leader is gone (no other organisation's succession can change that)
     for o in _leaderless(s.o_active, s.o_leader, s.d_active, s.d_org, s.d_jail_until, step):
         o = int(o)
         if not _leader_gone(s, o, step):
@@ -212,24 +253,41 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
             continue  # waits for members to come back from prison (or exits)
         lieuts = members[s.d_rank[members] == LIEUTENANT]
         lieuts = lieuts[rng.permutation(lieuts.size)]
+        if lieuts.size == 0:
+            heir = int(members[rng.integers(members.size)])
+            s.d_rank[heir] = LEADER
+            s.o_leader[o] = heir
+            continue
         n_members = int(s.o_members[o])
-        if lieuts.size >= 2 and n_members >= po.split_min_members and rng.random() < po.split_prob:
-            k = min(int(lieuts.size), 3)
-            heads = lieuts[:k]
+        m = max(n_members, 1)
+        control = po.control_weeks * float(s.o_revenue_avg[o])
+        risk = _response_risk(s, o, po)
+        loss = _response_loss(m, s.o_loss_num[o], s.o_loss_den[o], _loss_prior(p), po.prior_a + po.prior_b,
+                              po.response_weeks, p.enforcement.sentence_weeks * float(s.o_revenue_avg[o]) / m)
+        claimants = []
+        for lt in lieuts:
+            stake = po.control_weeks * float(s.d_sales_avg[lt] * s.d_price[lt]) * p.supply.dealer_margin_share
+            k = len(claimants)
+            v = contest_value(control, 1.0 / (k + 1), k, stake, po.lethality, po.attack_cost, risk, loss,
+                              float(s.o_ruth[o]))
+            if rng.random() < _logistic(v, po.decision_noise):
+                claimants.append(int(lt))
+        if not claimants:
+            claimants = [int(lieuts[0])]  # nobody fights for it: the first in line takes over
+        if len(claimants) >= 2 and n_members >= po.split_min_members:
+            heads = np.asarray(claimants[:3], dtype=members.dtype)
             factions = [o]
-            for _ in range(k - 1):
+            for _ in range(len(heads) - 1):
                 ruth = float(s.o_ruth[o] * rng.lognormal(0.0, 0.3))
                 nf = new_org(s, step, 0.0, ruth, parent=o)
-                if nf < 0:
-                    break
                 # a faction inherits what its founders had learned
                 for arr in (s.o_trade_num, s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
-                            s.o_exposure_base):
+                            s.o_exposure_base, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den):
                     arr[nf] = arr[o]
                 factions.append(nf)
             heads = heads[: len(factions)]
-            dist = np.array([[chebyshev(int(s.d_cell[m]), int(s.d_cell[h]), s.width, s.height, s.torus)
-                              for h in heads] for m in members])
+            dist = np.array([[chebyshev(int(s.d_cell[mb]), int(s.d_cell[h]), s.width, s.height, s.torus)
+                              for h in heads] for mb in members])
             pick = np.argmin(dist, axis=1)
             pick[np.searchsorted(members, heads)] = np.arange(len(heads))  # each head leads its own faction
             cash, stock = s.o_cash[o], s.o_stock[o]
@@ -248,21 +306,27 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
                 s.o_sales_avg[f] = sales_avg * share
                 s.o_revenue_avg[f] = revenue_avg * share
             counts.splits += 1
-            n_fights = int(rng.poisson(po.succession_violence * len(factions)))
-            _infighting(s, step, groups, factions, n_fights, po.lethality, p.enforcement.attribution_rate, rng,
-                        counts)
-        elif lieuts.size >= 1:
-            heir = int(lieuts[0])
-            s.d_rank[heir] = LEADER
-            s.o_leader[o] = heir
-            if lieuts.size >= 2:
-                n_fights = int(rng.poisson(po.succession_violence))
-                _infighting(s, step, [members], [o], n_fights, po.lethality, p.enforcement.attribution_rate, rng,
-                            counts)
+            _infighting(s, step, groups, factions, len(claimants) - 1, po.lethality, p.enforcement.attribution_rate,
+                        rng, counts)
         else:
-            heir = int(members[rng.integers(members.size)])
+            heir = claimants[int(rng.integers(len(claimants)))] if len(claimants) > 1 else claimants[0]
             s.d_rank[heir] = LEADER
             s.o_leader[o] = heir
+            if len(claimants) >= 2:
+                _infighting(s, step, [members], [o], len(claimants) - 1, po.lethality,
+                            p.enforcement.attribution_rate, rng, counts)
+
+
+def _loss_prior(p) -> float:
+    """Prior weekly arrest rate per member under a response (see ``crackdown_loss_weeks``)."""
+    po = p.organizations
+    return po.crackdown_loss_weeks / (p.enforcement.sentence_weeks * po.response_weeks)
+
+
+def _response_risk(s: State, o: int, po) -> float:
+    """The organisation's learned probability that violence is answered (as if it were the most violent)."""
+    return float(_violence_response_risk(1.0, s.o_vtop_num[o], s.o_vtop_den[o], s.o_voth_num[o], s.o_voth_den[o],
+                                         po.prior_a, po.prior_b))
 
 
 def _hand_back_and_quit(s: State, d: int, counts: LifeCycleCounts) -> None:
@@ -301,6 +365,13 @@ def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
         s.d_cash[d] = 0.0
         s.d_active[d] = 0
         counts.dealer_exits += 1
+    # organisations of two or more that are broke (cash below exit_cash per member, after their
+    # members' own exits) break up: their members quit and hand back stock and cash
+    count_members(s, step)
+    broke_orgs = np.flatnonzero((s.o_active == 1) & (s.o_members >= 2) & (s.o_cash < p.market.exit_cash * s.o_members))
+    for o in broke_orgs:
+        for d in np.flatnonzero((s.d_active == 1) & (s.d_org == o) & (s.d_jail_until <= step)):
+            _hand_back_and_quit(s, int(d), counts)
     count_members(s, step)
     gone = np.flatnonzero((s.o_active == 1) & (s.o_members == 0))
     for o in gone:
@@ -313,31 +384,43 @@ def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
         counts.org_exits += 1
 
 
-def enter(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
-    """New independent sellers appear where demand went unmet: Poisson(``entry_rate`` per 100
-    units of unmet weekly demand), each at a home cell drawn in proportion to its unmet demand."""
+def entry_profit_factor(p, price: float, arrest_rate: float) -> float:
+    """How attractive entry is, relative to the opening market: the expected weekly profit of a new
+    independent seller (retail margin over its unit cost, times the share of its time it can
+    expect to spend on the street, ``1 / (1 + weekly arrest rate x sentence_weeks)``) over the
+    same at the opening price and no arrests. 0 when selling would not cover the unit cost."""
+    cost = p.supply.wholesale_price * p.supply.independent_markup
+    p0 = p.supply.initial_retail_price
+    if not np.isfinite(price) or price <= cost or p0 <= cost:
+        return 0.0
+    street_share = 1.0 / (1.0 + max(arrest_rate, 0.0) * p.enforcement.sentence_weeks)
+    return float((price - cost) / (p0 - cost) * street_share)
+
+
+def enter(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts, price: float = float("nan"),
+          arrest_rate: float = 0.0) -> None:
+    """New independent sellers appear where demand went unmet and selling pays: Poisson(``entry_rate``
+    per 100 units of unmet weekly demand x :func:`entry_profit_factor` of this week's ``price``
+    and ``arrest_rate``), each at a home cell drawn in proportion to its unmet demand (entry
+    responds to expected profit: Reuter & Kleiman 1986; Caulkins & Reuter 2010)."""
     total = s.cell_unmet.sum()
     if total <= 0:
         return
-    n = int(rng.poisson(p.market.entry_rate * total / 100.0))
+    factor = entry_profit_factor(p, price if np.isfinite(price) else p.supply.initial_retail_price, arrest_rate)
+    if factor <= 0:
+        return
+    n = int(rng.poisson(p.market.entry_rate * total / 100.0 * factor))
     if n == 0:
         return
     cdf = np.cumsum(s.cell_unmet)
     cells = np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right")
     cells = np.minimum(cells, s.ncell - 1)
-    price = p.supply.initial_retail_price
+    start_price = p.supply.initial_retail_price
     for c in cells:
         ruth = float(draw_ruthlessness(rng, p.organizations.ruthlessness_mean, p.organizations.ruthlessness_cv))
         o = new_org(s, step, p.market.entrant_cash, ruth)
-        if o < 0:
-            return
-        d = new_dealer(s, int(c), o, LEADER, price, p.market.initial_dealer_cash)
-        if d >= 0:
-            s.d_sales_avg[d] = 10.0
-        if d < 0:
-            s.o_active[o] = 0
-            s.o_cash[o] = 0.0  # never funded: the entrant's cash never entered the market
-            return
+        d = new_dealer(s, int(c), o, LEADER, start_price, p.market.initial_dealer_cash)
+        s.d_sales_avg[d] = 10.0
         counts.entrants += 1
         counts.entry_capital += p.market.entrant_cash + p.market.initial_dealer_cash
     count_members(s, step)
@@ -378,8 +461,6 @@ def recruit(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleC
                 # the kernel's own Python version: the same draws, without unboxing the generator
                 c = int(_cell_near_py(near, 2, s.width, s.height, s.torus, rng))
                 d = new_dealer(s, c, o, DEALER, price, p.market.initial_dealer_cash)
-                if d < 0:
-                    break
                 hired.append(d)
                 s.d_sales_avg[d] = per_dealer
                 s.o_cash[o] -= po.recruit_cost + p.market.initial_dealer_cash  # the start-up cash is handed to the recruit

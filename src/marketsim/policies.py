@@ -5,7 +5,13 @@ A policy never touches the model. Each week it receives an :class:`Observation`
 of *weights*: where officers patrol, which organisations are focused on, how
 interdiction and investigation effort is split, and what it announces. The
 model normalises the weights, so every policy spends exactly the same budget
-(``enforcement.officers``, ``interdiction_capacity``, ``investigators``).
+(``enforcement.officers``, ``interdiction_capacity``, ``investigators``): focus
+redistributes each officer's fixed arrest effort toward the focused members and away
+from the other dealers in the cell, investigator time a policy leaves unused follows
+the arrests, and inspections not absorbed by a small shipment go to the others. The
+effort actually spent is recorded every week (``effort_patrol``,
+``effort_investigation``, ``effort_inspection``; ``tests/test_budget.py`` checks that
+every registered policy spends the same).
 Violence, corruption and concentration then come out of how organisations,
 dealers and officers respond.
 
@@ -43,14 +49,14 @@ class Observation:
     step: int  #: week of the policy period (1 = first week after the burn-in)
     width: int
     height: int
-    cell_sales: np.ndarray  #: visible retail sales last week (units) per cell
+    cell_sales: np.ndarray  #: retail sales last week (units) seen: in full where officers patrolled, ``informant_share`` elsewhere
     cell_violence: np.ndarray  #: reported violent incidents per cell, smoothed
     cell_district: np.ndarray  #: district id per cell
     org_active: np.ndarray  #: bool per organisation slot
     org_sales: np.ndarray  #: intelligence estimate of each organisation's weekly sales (units)
     org_violence: np.ndarray  #: violence attributed to each organisation in police records, smoothed (incidents/week)
     org_arrests: np.ndarray  #: members arrested last week
-    org_cells: tuple  #: for each organisation slot, the cells where its street dealers were seen
+    org_cells: tuple  #: for each organisation slot, the cells where officers last saw its street dealers
     params: object  #: the scenario's ``enforcement`` section
 
 
@@ -60,11 +66,13 @@ class Allocation:
 
     - ``cell_weight``: per cell, where officers are posted (drawn in proportion);
     - ``org_focus``: per organisation 0..1, how much officers pursue its members
-      (group accountability, multiplies their arrest intensity by up to ``focus_multiplier``);
+      (group accountability: a priority weight of up to ``focus_multiplier`` relative to the
+      other dealers in the cell; it takes arrest effort from them, adds none);
     - ``interdiction_weight``: per organisation, the share of shipment inspections
       (``None``: inspections fall at random, in proportion to shipment size);
     - ``investigation_weight``: per organisation, the share of investigators
-      (``None``: in proportion to the arrests each organisation suffered);
+      (``None``, and whatever falls on organisations without leads this week: in proportion
+      to the arrests each organisation suffered);
     - ``announced_target``: organisation slot the agency publicly names, or -1.
     """
 

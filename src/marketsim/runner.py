@@ -48,6 +48,7 @@ class RunResult:
     timeseries: pd.DataFrame
     summary: dict
     initial_fingerprint: str
+    districts: pd.DataFrame | None = None  #: per-district outputs (``DrugMarketModel.districts()``)
 
     def provenance(self) -> dict:
         return {
@@ -64,14 +65,17 @@ def run_scenario(scenario: Scenario, seed=None, steps: int | None = None, progre
     model = DrugMarketModel(scenario, seed=seed, profile=profile)
     model.run(steps, progress=progress)
     ts = model.timeseries()
-    return RunResult(scenario, model.seed, ts, model.summary(), model.initial_fingerprint)
+    return RunResult(scenario, model.seed, ts, model.summary(), model.initial_fingerprint, model.districts())
 
 
 def write_run(out_dir: str | Path, result: RunResult) -> Path:
-    """Write ``timeseries.parquet``, ``summary.json`` and ``scenario.toml`` into ``out_dir``, atomically."""
+    """Write ``timeseries.parquet``, ``districts.parquet`` (when the result has them),
+    ``summary.json`` and ``scenario.toml`` into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as tmp:
         atomic_write_parquet(tmp / "timeseries.parquet", result.timeseries)
+        if result.districts is not None:
+            atomic_write_parquet(tmp / "districts.parquet", result.districts)
         atomic_write_json(tmp / "summary.json", {"metrics": result.summary, "provenance": result.provenance(),
                                                  "command": sys.argv[1:] if sys.argv else []})
         atomic_write_text(tmp / "scenario.toml", scenario_to_toml(result.scenario))

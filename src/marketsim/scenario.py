@@ -47,6 +47,14 @@ class World(_Section):
         description="Weeks the market runs under minimal random patrol before the policy takes over and recording "
         "starts (lets the initial city settle; shared by every policy on the same seed). Not counted in steps.",
     )
+    population: int = Field(
+        0,
+        ge=0,
+        description="Residents of the city the users stand for (persons), the denominator of homicide_rate "
+        "(per 100,000 residents per year). 0 (default): 50 residents per user, i.e. users are 2% of residents: "
+        "the order of magnitude of past-month use of cocaine, heroin or methamphetamine among US residents "
+        "aged 12+ (about 1.4% in NSDUH 2019: 0.7%, 0.1% and 0.6%), rounded up for other street-market drugs.",
+    )
     hotspots: int = Field(
         12, ge=1, description="Number of neighbourhood demand clusters; user homes are drawn around them."
     )
@@ -148,8 +156,9 @@ class Enforcement(_Section):
     focus_multiplier: float = Field(
         3.0,
         ge=1,
-        description="Arrest intensity multiplier on members of organisations the policy focuses on "
-        "(group accountability: officers know and pursue them).",
+        description="Priority weight of a member of an organisation the policy focuses on, relative to other "
+        "dealers in the same cell (group accountability: officers know and pursue them). It redistributes each "
+        "officer's fixed arrest effort in a cell (arrest_k in total), never adds to it (one budget, DESIGN 4).",
     )
     investigation_k: float = Field(
         0.15, ge=0, description="Rate at which investigation effort turns member arrests into lieutenant or leader arrests."
@@ -158,6 +167,30 @@ class Enforcement(_Section):
     leader_sentence_weeks: float = Field(156.0, gt=0, description="Mean sentence for a lieutenant or leader (weeks, exponential).")
     cash_seizure_share: float = Field(
         1.0, ge=0, le=1, description="Share of an arrested dealer's cash that is seized."
+    )
+    tipoff_team: float = Field(
+        5.0,
+        ge=0,
+        description="Officers who learn of an investigation against an organisation (its arrests are processed by "
+        "them); if any of them is on the organisation's payroll the suspect is tipped off and the arrest fails "
+        "(counted in enforcement_neutralised). Assumption; no empirical estimate (Lessing 2017 describes "
+        "protection from investigation as a main good bought by bribes).",
+    )
+    informant_share: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Share of the retail sales in cells no officer covered that the agency learns of through informants "
+        "(sales in covered cells are seen in full). Assumption, no empirical estimate; 0 makes the agency see only "
+        "where it already patrols.",
+    )
+    intelligence_noise: float = Field(
+        0.5,
+        ge=0,
+        description="Log-scale standard deviation of the agency's weekly estimate of each organisation's sales "
+        "(lognormal error around the true smoothed sales). Assumption: intelligence estimates of criminal "
+        "revenue are uncertain by a factor of about 1.6 either way (Reuter 2009 on the poor precision of "
+        "drug-market size estimates).",
     )
     attribution_rate: float = Field(
         0.7, ge=0, le=1, description="Probability that a violent incident is attributed to the attacking organisation in police records."
@@ -214,9 +247,45 @@ class Organizations(_Section):
     crackdown_loss_weeks: float = Field(
         26.0,
         ge=0,
-        description="Weeks of the organisation's whole revenue it expects to lose if violence triggers concentrated enforcement "
-        "(default: about one street sentence, as focused officers arrest its members); "
-        "multiplied by its learned probability of that response.",
+        description="Prior only: weeks of a member's revenue each member expects to lose to a concentrated enforcement "
+        "response before it has seen one (default: one street sentence, i.e. each member arrested once during the "
+        "response). It sets the prior arrest rate per member-week under a response, crackdown_loss_weeks / "
+        "(sentence_weeks x response_weeks), worth prior_a + prior_b member-weeks; the rate is then learned from "
+        "responses the organisation suffers or sees fall on a named target.",
+    )
+    response_weeks: float = Field(
+        26.0,
+        gt=0,
+        description="Weeks organisations expect a concentrated enforcement response to last (expected loss = members x "
+        "learned weekly arrest rate x response_weeks x value of a member's arrest). Assumption: about the "
+        "half-year crackdowns of the Boston Ceasefire call-ins (Braga et al. 2001).",
+    )
+    grievance_value: float = Field(
+        5000.0,
+        ge=0,
+        description="Value (dollars) an organisation puts on retaliating for one unanswered attack it suffered "
+        "(reputation; Papachristos 2009: gang homicide follows retaliation networks; Decker 1996). Default: "
+        "one attack's cost, so a grievance roughly pays for its own retaliation.",
+    )
+    grievance_decay: float = Field(
+        0.9,
+        gt=0,
+        lt=1,
+        description="Weekly factor by which a grievance between two groups fades (0.9: half-life about 6.6 weeks, "
+        "so a feud outlasts a few months; Papachristos 2009 finds retaliation within weeks to months).",
+    )
+    control_weeks: float = Field(
+        52.0,
+        ge=0,
+        description="Weeks of the organisation's revenue a lieutenant expects to enjoy by winning control after "
+        "the leader's removal (assumption: about a year of tenure).",
+    )
+    officer_harm_weeks: float = Field(
+        520.0,
+        ge=0,
+        description="Weeks of wage an officer stands to lose if killed, as the officer weighs it when threatened "
+        "(plata o plomo, Dal Bó, Dal Bó & Di Tella 2006). Assumption: ten years of earnings; a value-of-statistical-"
+        "life figure (about 11,800 weeks at US DOT 2021 guidance) would make any credible threat decisive.",
     )
     decision_noise: float = Field(
         1000.0, gt=0, description="Scale (dollars) of the logistic noise in attack decisions (bribe acceptance is deterministic)."
@@ -228,25 +297,12 @@ class Organizations(_Section):
     bribe_cash_share: float = Field(
         0.1, ge=0, le=1, description="Most of its cash an organisation spends on bribes in a week."
     )
-    plomo_threshold: float = Field(
-        0.03,
-        ge=0,
-        description="Perceived weekly arrest risk per member above which a refused organisation considers violence against the officer "
-        "(Lessing 2017, violent corruption).",
-    )
-    plomo_prob: float = Field(0.01, ge=0, le=1, description="Probability of attacking a refusing officer, per unit ruthlessness.")
     refusal_memory: int = Field(
         26, ge=0, description="Weeks an organisation waits before approaching an officer who refused its bribe again."
     )
     police_lethality: float = Field(0.2, ge=0, le=1, description="Probability that an attack on an officer kills them.")
     split_min_members: int = Field(
         15, ge=2, description="Smallest organisation that can split into factions after losing its leader."
-    )
-    split_prob: float = Field(
-        0.5, ge=0, le=1, description="Probability that a leaderless organisation with two or more lieutenants splits (Calderón et al. 2015)."
-    )
-    succession_violence: float = Field(
-        1.5, ge=0, description="Mean violent incidents of a contested succession (Poisson)."
     )
     recruit_cost: float = Field(2000.0, ge=0, description="Cost (dollars) of recruiting one dealer.")
     recruit_rate: float = Field(
@@ -271,10 +327,17 @@ class Organizations(_Section):
 
 class Market(_Section):
     entry_rate: float = Field(
-        0.02, ge=0, description="Expected new independent sellers per week per 100 units of unmet weekly demand."
+        0.02,
+        ge=0,
+        description="Expected new independent sellers per week per 100 units of unmet weekly demand, at the opening "
+        "price and no arrests; scaled by the expected profit of a new seller relative to that (margin over the "
+        "independent's unit cost x share of time on the street given the arrest rate).",
     )
     max_dealers_factor: float = Field(
-        10.0, ge=1, description="Array capacity for dealers, as a multiple of the initial count (a hard cap on market size)."
+        10.0,
+        ge=1,
+        description="Array capacity for dealers (street and prison), as a multiple of the initial count. The run stops "
+        "with a clear error (PoolFull) if the market outgrows it; it never caps entry or recruitment silently.",
     )
     move_prob: float = Field(0.25, ge=0, le=1, description="Probability a dealer reconsiders its location in a week.")
     move_radius: int = Field(3, ge=1, le=20, description="Chebyshev radius (cells) of a dealer's relocation search.")
@@ -284,7 +347,11 @@ class Market(_Section):
     min_sales: float = Field(
         8.0, ge=0, description="Smoothed weekly sales (units) under which a member dealer is let go."
     )
-    exit_cash: float = Field(-2000.0, description="Cash (dollars) below which an independent dealer quits.")
+    exit_cash: float = Field(
+        -2000.0,
+        description="Cash (dollars) below which a dealer quits; an organisation of two or more breaks up (its street "
+        "members quit) when its cash falls below exit_cash per member (unprofitable organisations exit).",
+    )
     initial_dealer_cash: float = Field(500.0, ge=0, description="Cash a dealer starts with (dollars).")
     entrant_cash: float = Field(
         5000.0, ge=0, description="Working capital (dollars) a new independent seller brings to its first purchases."

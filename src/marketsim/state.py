@@ -17,6 +17,8 @@ import numpy as np
 
 # dealer ranks
 DEALER, LIEUTENANT, LEADER = 0, 1, 2
+#: grievances an organisation remembers at once (the strongest are kept)
+GRIEVANCE_SLOTS = 4
 RANK_NAMES = ("dealer", "lieutenant", "leader")
 
 
@@ -31,6 +33,8 @@ class State:
     cell_police: np.ndarray  # int32: officers whose patrol covers the cell this week
     cell_violence: np.ndarray  # float64: exponentially decayed violent incidents
     cell_incidents: np.ndarray  # int32: incidents this week
+    cell_deaths: np.ndarray  # int32: deaths from violence this week (dealers and officers)
+    cell_arrests: np.ndarray  # int32: arrests made this week (dealers arrested in the cell)
     cell_sales: np.ndarray  # float64: units sold in the cell this week
     cell_unmet: np.ndarray  # float64: unmet demand of users living in the cell this week
     cell_control: np.ndarray  # int32: organisation with most street dealers, -1 none
@@ -57,6 +61,7 @@ class State:
     d_sales_avg: np.ndarray  # float64: smoothed weekly sales
     d_stockout: np.ndarray  # int8: ran out of stock this week
     d_moved: np.ndarray  # int8: moved this week
+    d_seen_cell: np.ndarray  # int32: cell where the police last saw the dealer (patrol coverage), -1 never
     # --- organisations (slot pool) ------------------------------------------
     o_active: np.ndarray  # int8
     o_gen: np.ndarray  # int32
@@ -90,6 +95,16 @@ class State:
     o_focus: np.ndarray  # float64: policy focus this week (0..1)
     o_interdict_w: np.ndarray  # float64: interdiction weight this week
     o_invest_w: np.ndarray  # float64: investigation weight this week
+    o_griev_org: np.ndarray  # int32[max_orgs, GRIEVANCE_SLOTS]: organisations it holds a grievance against, -1
+    o_griev: np.ndarray  # float64[max_orgs, GRIEVANCE_SLOTS]: decaying grievance (attacks suffered) against each
+    o_police_attacks: np.ndarray  # int32: attacks on officers it committed this week
+    o_police_prev: np.ndarray  # int32: last week's
+    o_pnum: np.ndarray  # float64: discounted 'an attack on police was answered' events (learning)
+    o_pnum_den: np.ndarray  # float64: discounted attacks on police observed
+    o_loss_num: np.ndarray  # float64: discounted member arrests observed under enforcement responses
+    o_loss_den: np.ndarray  # float64: discounted member-weeks observed under responses
+    o_threat_att: np.ndarray  # float64: discounted attacks on officers who refused it (police records)
+    o_threat_ref: np.ndarray  # float64: discounted refusals of its bribes
     # --- officers -----------------------------------------------------------
     f_cell: np.ndarray  # int32: post
     f_integrity: np.ndarray  # float64: multiple of the weekly wage a bribe must beat
@@ -149,6 +164,8 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         cell_police=z(ncell, i32),
         cell_violence=z(ncell, f64),
         cell_incidents=z(ncell, i32),
+        cell_deaths=z(ncell, i32),
+        cell_arrests=z(ncell, i32),
         cell_sales=z(ncell, f64),
         cell_unmet=z(ncell, f64),
         cell_control=np.full(ncell, -1, i32),
@@ -173,6 +190,7 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         d_sales_avg=z(max_dealers, f64),
         d_stockout=z(max_dealers, i8),
         d_moved=z(max_dealers, i8),
+        d_seen_cell=np.full(max_dealers, -1, i32),
         o_active=z(max_orgs, i8),
         o_gen=z(max_orgs, i32),
         o_uid=np.full(max_orgs, -1, i64),
@@ -205,6 +223,16 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         o_focus=z(max_orgs, f64),
         o_interdict_w=z(max_orgs, f64),
         o_invest_w=z(max_orgs, f64),
+        o_griev_org=np.full((max_orgs, GRIEVANCE_SLOTS), -1, i32),
+        o_griev=z((max_orgs, GRIEVANCE_SLOTS), f64),
+        o_police_attacks=z(max_orgs, i32),
+        o_police_prev=z(max_orgs, i32),
+        o_pnum=z(max_orgs, f64),
+        o_pnum_den=z(max_orgs, f64),
+        o_loss_num=z(max_orgs, f64),
+        o_loss_den=z(max_orgs, f64),
+        o_threat_att=z(max_orgs, f64),
+        o_threat_ref=z(max_orgs, f64),
         f_cell=z(officers, i32),
         f_integrity=z(officers, f64),
         f_corrupt_by=np.full(officers, -1, i32),

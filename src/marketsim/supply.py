@@ -46,7 +46,7 @@ def import_and_interdict(s: State, order: np.ndarray, import_volume: float, capa
     Inspections (``capacity`` units) are split across shipments by ``weights``; with
     ``weights=None`` they fall at random, i.e. in proportion to shipment size. Each
     inspected unit is found with probability ``hit_rate``. Organisations pay for the
-    whole shipment. Returns (units shipped, units seized, dollars paid).
+    whole shipment. Returns (units shipped, units seized, dollars paid, units inspected).
     """
     n = order.shape[0]
     total = order.sum()
@@ -56,14 +56,15 @@ def import_and_interdict(s: State, order: np.ndarray, import_volume: float, capa
                ship, w)
     seized = np.zeros_like(ship)
     wsum = w.sum()
+    inspected = 0.0
     if wsum > 0 and capacity > 0:
-        _inspection_odds(ship, w, wsum, float(capacity), float(hit_rate), p)
+        inspected = _inspection_odds(ship, w, wsum, float(capacity), float(hit_rate), p)
         # draw only for shipments: numpy's binomial returns 0 for n == 0 without drawing, so the
         # stream and the values are those of drawing for every organisation slot (200,000 at 10^6 users)
         shipping = np.flatnonzero(ship > 0)
         seized[shipping] = rng.binomial(ship[shipping].astype(np.int64), p[shipping])
     _pay_and_stock(ship, seized, _per_org(unit_cost, n), s.o_cash, s.o_stock, paid)
-    return float(ship.sum()), float(seized.sum()), float(paid.sum())
+    return float(ship.sum()), float(seized.sum()), float(paid.sum()), float(inspected)
 
 
 def distribute(s: State, step: int, stock_weeks: float, transfer_price: float) -> float:

@@ -52,40 +52,77 @@ def settle_sales(d_active, d_org, d_sales, d_price, d_cash, dealer_margin_share,
 
 
 @njit(cache=True)
-def learn(o_active, record, top_violent, recent, wd, vic, response_threshold,
-          o_arrests, o_street, o_trade_num, o_trade_den, o_exposure, o_exposure_base, o_focus,
+def learn(o_active, top_violent, wd, vic, response_threshold,
+          o_arrests, o_street, o_trade_num, o_trade_den, o_exposure, o_exposure_base,
           o_vtop_num, o_vtop_den, o_voth_num, o_voth_den, o_violence_attr, o_attributed,
-          o_sales_avg, o_sales, o_revenue_avg, o_revenue):
-    """Organisations' learning step (:meth:`DrugMarketModel._learning`), element-wise as there."""
+          o_sales_avg, o_sales, o_revenue_avg, o_revenue,
+          announced, o_violence_prev, o_police_prev, o_pnum, o_pnum_den, o_loss_num, o_loss_den,
+          o_threat_att, o_threat_ref):
+    """Organisations' learning step (:meth:`DrugMarketModel._learning`), from what each can observe.
+
+    - trading risk: its own members' arrests per member-week;
+    - whether violence is answered: its own case when it committed violence last week (true
+      count, it knows what it did): answered when police attention around its members surged
+      above its usual level by ``response_threshold`` or it was publicly named the target; a
+      publicly named target's case is seen by every organisation (weight 1); other
+      organisations' cases are not observable (police records and their exposure are not
+      public). ``top_violent`` (the top of the police record) only sorts the case into the
+      'most violent' or 'other' belief, which the announced most-violent-first rule makes public;
+    - whether attacks on police are answered: its own attacks on officers last week (answered as
+      above); attacks on police are public news, and so is the answer, seen with weight ``vic``;
+    - the loss a response inflicts: member arrests per member-week in weeks its own members were
+      under a response, and in the named target's (public);
+    - officers' threat beliefs (``o_threat_att``/``o_threat_ref``, police records of attacks on
+      refusing officers) are discounted by ``wd``.
+    """
     no = o_active.shape[0]
-    # counts of cases and events (sums of 0/1: exact in any order)
-    n_case = [0.0, 0.0]
-    n_event = [0.0, 0.0]
+    n_pcase = 0.0
+    n_pevent = 0.0
     for o in range(no):
-        violent = o_active[o] == 1 and record[o] >= recent
-        if violent:
-            t = 0 if o == top_violent else 1
-            n_case[t] += 1.0
+        if o_active[o] == 1 and o_police_prev[o] > 0:
+            n_pcase += 1.0
             surge = o_exposure[o] > (1.0 + response_threshold) * max(o_exposure_base[o], 1e-9)
-            if surge or o_focus[o] > 0.5:
-                n_event[t] += 1.0
+            if surge or o == announced:
+                n_pevent += 1.0
+    t_ok = announced >= 0 and o_active[announced] == 1
+    t_top = 1 if (t_ok and announced == top_violent) else 0
+    t_arrests = o_arrests[announced] if t_ok else 0
+    t_weeks = o_street[announced] + o_arrests[announced] if t_ok else 0
     for o in range(no):
         o_trade_num[o] = wd * o_trade_num[o] + o_arrests[o]
         o_trade_den[o] = wd * o_trade_den[o] + o_street[o] + o_arrests[o]
-        violent = o_active[o] == 1 and record[o] >= recent
         base = o_exposure_base[o]
-        event = violent and (o_exposure[o] > (1.0 + response_threshold) * max(base, 1e-9) or o_focus[o] > 0.5)
+        surge = o_exposure[o] > (1.0 + response_threshold) * max(base, 1e-9)
+        responded = o_active[o] == 1 and (surge or o == announced)
+        violent = o_active[o] == 1 and o_violence_prev[o] > 0
         is_top = o == top_violent
         for t in range(2):
-            case = violent and (is_top == (t == 0))
-            own_v = 1.0 if case else 0.0
-            own_e = 1.0 if (event and case) else 0.0
+            own_v = 1.0 if (violent and (is_top == (t == 0))) else 0.0
+            own_e = own_v if responded else 0.0
+            # the named target's case: public, seen by the others
+            pub_v = 1.0 if (t_ok and o != announced and (t_top == 1) == (t == 0)) else 0.0
             if t == 0:
-                o_vtop_num[o] = wd * o_vtop_num[o] + own_e + vic * (n_event[0] - own_e)
-                o_vtop_den[o] = wd * o_vtop_den[o] + own_v + vic * (n_case[0] - own_v)
+                o_vtop_num[o] = wd * o_vtop_num[o] + own_e + pub_v
+                o_vtop_den[o] = wd * o_vtop_den[o] + own_v + pub_v
             else:
-                o_voth_num[o] = wd * o_voth_num[o] + own_e + vic * (n_event[1] - own_e)
-                o_voth_den[o] = wd * o_voth_den[o] + own_v + vic * (n_case[1] - own_v)
+                o_voth_num[o] = wd * o_voth_num[o] + own_e + pub_v
+                o_voth_den[o] = wd * o_voth_den[o] + own_v + pub_v
+        own_p = 1.0 if (o_active[o] == 1 and o_police_prev[o] > 0) else 0.0
+        own_pe = own_p if responded else 0.0
+        o_pnum[o] = wd * o_pnum[o] + own_pe + vic * (n_pevent - own_pe)
+        o_pnum_den[o] = wd * o_pnum_den[o] + own_p + vic * (n_pcase - own_p)
+        ln = 0.0
+        ld = 0.0
+        if responded:
+            ln += o_arrests[o]
+            ld += o_street[o] + o_arrests[o]
+        if t_ok and o != announced:
+            ln += t_arrests
+            ld += t_weeks
+        o_loss_num[o] = wd * o_loss_num[o] + ln
+        o_loss_den[o] = wd * o_loss_den[o] + ld
+        o_threat_att[o] = wd * o_threat_att[o]
+        o_threat_ref[o] = wd * o_threat_ref[o]
         o_exposure_base[o] = 0.8 * base + 0.2 * o_exposure[o] if base > 0 else o_exposure[o]
         o_violence_attr[o] = 0.75 * o_violence_attr[o] + 0.25 * o_attributed[o]
         o_sales_avg[o] = 0.7 * o_sales_avg[o] + 0.3 * o_sales[o]
@@ -307,23 +344,23 @@ def week_counts(o_active, o_members, d_active, d_jail_until, step, f_corrupt_by,
 
 
 @njit(cache=True)
-def exposure(d_active, d_jail_until, d_org, d_cell, step, cell_police, o_focus, focus_multiplier, o_street,
-             total, o_exposure):
-    """Police presence each organisation feels around its street dealers (focus multiplies it):
-    ``o_exposure`` = mean over its street dealers of ``police * (1 + (focus_multiplier - 1) * focus)``
-    (0 without street dealers). ``total`` (float64[max_orgs]) is scratch. Same as::
-
-        street = np.flatnonzero((d_active == 1) & (d_jail_until <= step)); o = d_org[street]
-        felt = cell_police[d_cell[street]] * (1.0 + (focus_multiplier - 1.0) * o_focus[o])
-        tot = np.bincount(o, weights=felt, minlength=max_orgs)
-        o_exposure[:] = np.divide(tot, o_street, out=np.zeros(max_orgs), where=o_street > 0)
-    """
+def exposure(d_active, d_jail_until, d_org, d_cell, step, cell_police, cell_dealers, cell_w, o_focus,
+             focus_multiplier, o_street, total, o_exposure):
+    """Police attention each organisation feels around its street dealers: ``o_exposure`` = mean
+    over its street dealers of ``police * w * n / W`` in the dealer's cell, where ``w = 1 +
+    (focus_multiplier - 1) * focus`` is the dealer's priority weight, ``n`` the cell's street
+    dealers and ``W`` (``cell_w``) the sum of their weights: the share of the officers' fixed
+    effort that falls on the dealer (see :func:`marketsim.kernels.policing.policing`), scaled so
+    that it equals the police presence when nobody is focused. 0 without street dealers.
+    ``total`` (float64[max_orgs]) is scratch."""
     total[:] = 0.0
     f1 = focus_multiplier - 1.0
     for d in range(d_active.shape[0]):
         if d_active[d] == 1 and d_jail_until[d] <= step:
             o = d_org[d]
-            total[o] += cell_police[d_cell[d]] * (1.0 + f1 * o_focus[o])
+            c = d_cell[d]
+            share = (1.0 + f1 * o_focus[o]) * cell_dealers[c] / cell_w[c] if cell_w[c] > 0.0 else 1.0
+            total[o] += cell_police[c] * share
     for o in range(o_exposure.shape[0]):
         o_exposure[o] = total[o] / o_street[o] if o_street[o] > 0 else 0.0
 
@@ -376,7 +413,8 @@ def inspection_odds(ship, w, wsum, capacity, hit_rate, p):
     Inspections are split ``capacity * w / wsum``; a shipment cannot be inspected beyond its
     size, and what it cannot absorb goes to the other shipments in proportion to their weights
     (water-filling), so the whole budget is used while there is anything left to inspect.
-    Probability = ``hit_rate`` x inspected / shipped, clipped to [0, 1]."""
+    Probability = ``hit_rate`` x inspected / shipped, clipped to [0, 1]. Returns the units
+    inspected (the inspection effort spent: ``min(capacity, units shipped)``)."""
     n = ship.shape[0]
     inspected = np.zeros(n)
     full = np.zeros(n, np.bool_)
@@ -402,9 +440,12 @@ def inspection_odds(ship, w, wsum, capacity, hit_rate, p):
             break
         remaining -= spent
         wleft -= wcap
+    done = 0.0
     for o in range(n):
         x = hit_rate * inspected[o] / _np_max(ship[o], 1.0) if ship[o] > 0 else 0.0
         p[o] = min(max(x, 0.0), 1.0) if x == x else x
+        done += inspected[o]
+    return done
 
 
 @njit(cache=True)

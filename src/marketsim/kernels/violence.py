@@ -4,7 +4,10 @@ import numpy as np
 from numba import njit
 
 from .decisions import (
+    add_grievance,
     attack_value,
+    grievance_of,
+    response_loss,
     chance_to_lead,
     logistic_choice,
     violence_response_risk,
@@ -41,8 +44,9 @@ def _local_strength(c0, org, radius, width, height, torus, cell_start, cell_list
 
 
 @njit(cache=True)
-def _kill(d, heir, d_active, d_inv, d_cash, counts):
+def _kill(d, heir, d_active, d_inv, d_cash, d_cell, cell_deaths, counts):
     """Remove dealer ``d``; the winner takes its stock and cash (drugs and money are conserved)."""
+    cell_deaths[d_cell[d]] += 1
     d_active[d] = 0
     d_inv[heir] += d_inv[d]
     d_inv[d] = 0.0
@@ -54,18 +58,21 @@ def _kill(d, heir, d_active, d_inv, d_cash, counts):
 @njit(cache=True)
 def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv, d_cash,
              o_cash, o_ruth, o_revenue_avg, o_members, o_vtop_num, o_vtop_den, o_voth_num, o_voth_den,
-             o_violence_attr, o_active, o_violence, o_attributed,
-             cell_start, cell_list, cell_incidents, width, height, torus, step,
-             contact_radius, horizon, attack_cost, retaliation_weeks, crackdown_loss_weeks, noise,
+             o_violence_attr, o_active, o_violence, o_attributed, o_griev_org, o_griev, o_loss_num, o_loss_den,
+             cell_start, cell_list, cell_incidents, cell_deaths, width, height, torus, step,
+             contact_radius, horizon, attack_cost, retaliation_weeks, loss_prior_rate, response_weeks,
+             sentence_weeks, grievance_value, noise,
              lethality, displacement_radius, attribution_rate, prior_a, prior_b, counts, rng):
     """Street dealers, in random order, each meet their most lucrative rival within ``contact_radius``.
 
     Their organisation attacks with probability ``logistic_choice(attack_value(...))``, where the
     expected cost includes the enforcement response the organisation has learned to expect
     (``violence_response_risk``: what it learned of how violence is answered, weighted by its
-    chance of becoming the most violent group on record). The winner of the Tullock contest kills
-    (probability ``lethality``) or displaces the loser and takes the cell. Each dealer acts or is
-    attacked at most once a week.
+    chance of becoming the most violent group on record) times the loss it has learned such a
+    response inflicts on its members (``response_loss``), and the gain includes its grievance
+    against the rival (retaliation). The winner of the Tullock contest kills (probability
+    ``lethality``) or displaces the loser and takes the cell; the attacked organisation's grievance
+    against the attacker grows by one. Each dealer acts or is attacked at most once a week.
     """
     counts[:] = 0.0
     # the two highest violence records, to tell each organisation how close it is to the top
@@ -120,8 +127,12 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         p_win = win_probability(s_own, s_riv)
         q = chance_to_lead(o_violence_attr[o], rec2 if o == top1 else rec1, bump)
         risk = violence_response_risk(q, o_vtop_num[o], o_vtop_den[o], o_voth_num[o], o_voth_den[o], prior_a, prior_b)
-        value = attack_value(best_rev, d_sales_avg[d] * d_price[d], p_win, o_revenue_avg[o], risk, o_ruth[o],
-                             horizon, attack_cost, retaliation_weeks, crackdown_loss_weeks)
+        m = max(o_members[o], 1)
+        loss = response_loss(m, o_loss_num[o], o_loss_den[o], loss_prior_rate, prior_a + prior_b, response_weeks,
+                             sentence_weeks * o_revenue_avg[o] / m)
+        value = attack_value(best_rev, d_sales_avg[d] * d_price[d], p_win, risk, loss,
+                             grievance_of(o_griev_org, o_griev, o, ro), grievance_value, o_ruth[o],
+                             horizon, attack_cost, retaliation_weeks)
         if rng.random() >= logistic_choice(value, noise):
             continue
         # the attack
@@ -131,6 +142,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         counts[SPENT] += attack_cost
         o_cash[o] -= attack_cost
         o_violence[o] += 1
+        add_grievance(o_griev_org, o_griev, ro, o, 1.0)
         cell_incidents[d_cell[r]] += 1
         if rng.random() < attribution_rate:
             o_attributed[o] += 1
@@ -139,7 +151,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         else:
             winner, loser = r, d
         if rng.random() < lethality:
-            _kill(loser, winner, d_active, d_inv, d_cash, counts)
+            _kill(loser, winner, d_active, d_inv, d_cash, d_cell, cell_deaths, counts)
             if winner == d:
                 d_cell[d] = d_cell[r]  # the attacker takes the corner
         else:
