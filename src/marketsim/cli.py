@@ -4,19 +4,27 @@
     marketsim validate SCENARIO [--set key=value ...]
     marketsim policies
 
-Exit codes: 0 success, 2 invalid input (every problem printed as ``FILE: dotted.path: message``).
+Exit codes: 0 success, 1 a run failed, 2 invalid input (every problem printed as
+``FILE: dotted.path: message``), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .scenario import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,8 +37,12 @@ class _Parser(argparse.ArgumentParser):
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario parameter, e.g. --set world.users=20000 (repeatable)")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                   help="import MODULE first (e.g. to register your own policies)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", help=PLUGIN_HELP)
+
+
+PLUGIN_HELP = ("import and run your Python module MODULE first (its code runs with your permissions), e.g. to "
+               "register your own policies; a module name such as mypolicies (mypolicies.py in the current "
+               "folder) or package.module (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("policies", help="list the registered enforcement policies")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", help=PLUGIN_HELP)
 
     _add_extra_commands(sub)
     return parser
@@ -67,12 +79,42 @@ def _add_extra_commands(sub) -> None:
             mod.add_cli(sub, _common)
 
 
+def _plugin_name_problem(name: str) -> str | None:
+    if not name.strip():
+        return "empty module name"
+    if not all(part.isidentifier() for part in name.split(".")):
+        hint = ""
+        if name.endswith(".py"):
+            hint = f" (for {name} in the current folder, write --plugin {Path(name).stem})"
+        elif "/" in name or "\\" in name:
+            hint = " (a module name, not a path: run from the folder that holds the module)"
+        return f"not a module name such as mypolicies or package.module{hint}"
+    return None
+
+
 def _load_plugins(names) -> None:
+    """Import each ``--plugin`` module (running its code), with the current folder on the import
+    path so that ``--plugin mypolicies`` finds ``./mypolicies.py``."""
+    problems = [f"--plugin: {name!r}: {p}" for name in names or [] if (p := _plugin_name_problem(name))]
+    if problems:
+        raise ScenarioError(problems)
+    cwd = os.getcwd()
     for name in names or []:
+        added = cwd not in sys.path and "" not in sys.path
+        if added:
+            sys.path.append(cwd)
         try:
             importlib.import_module(name)
         except ImportError as exc:
             raise ScenarioError([f"--plugin: {name}: cannot import ({exc})"]) from None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # the plugin's own code failed: say where, in one line
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+            raise ScenarioError([f"--plugin: {name}: failed while importing{where}: {type(exc).__name__}: {exc}"]) from None
 
 
 def _overrides(args) -> list[str]:
@@ -88,7 +130,7 @@ def cmd_run(args) -> int:
     from .metrics import HEADLINE
     from .runner import run_scenario, write_run
 
-    sc = load_scenario(args.scenario, _overrides(args))
+    sc = load_scenario(args.scenario, _overrides(args))  # also refuses runs that would not fit in memory
     out = Path(args.out) if args.out else Path("out") / f"{sc.name}-seed{sc.seed}"
     res = run_scenario(sc, seed=sc.seed, progress=not args.quiet and sys.stderr.isatty())
     write_run(out, res)
@@ -116,21 +158,53 @@ def cmd_policies(args) -> int:
     return 0
 
 
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that cleanup code runs as for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """While the command runs, SIGTERM raises :class:`Terminated` (the default would kill the
+    process without running any ``finally``: temporary folders would stay)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    prog = "marketsim"
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
-        return int(exc.code or 0)
-    try:
-        _load_plugins(getattr(args, "plugin", []))
-        handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,
-                                                     "policies": cmd_policies}[args.command]
-        return handler(args)
-    except ScenarioError as err:
-        for line in err.problems:
-            print(line, file=sys.stderr)
-        return EXIT_BAD_INPUT
+        with _sigterm_raises():
+            parser = build_parser()
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
+                return int(exc.code or 0)
+            prog = f"marketsim {args.command}"
+            try:
+                _load_plugins(getattr(args, "plugin", []))
+                handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,
+                                                             "policies": cmd_policies}[args.command]
+                return handler(args)
+            except ScenarioError as err:
+                for line in err.problems:
+                    print(line, file=sys.stderr)
+                return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"{prog}: terminated (SIGTERM); nothing more was written", file=sys.stderr)
+        return EXIT_TERMINATED
 
 
 if __name__ == "__main__":
