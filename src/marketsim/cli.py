@@ -82,11 +82,11 @@ def _add_extra_commands(sub) -> None:
 def _plugin_name_problem(name: str) -> str | None:
     if not name.strip():
         return "empty module name"
+    if name.endswith(".py"):
+        return f"a module name, not a file name: write --plugin {Path(name).stem} (run from the folder that holds it)"
     if not all(part.isidentifier() for part in name.split(".")):
         hint = ""
-        if name.endswith(".py"):
-            hint = f" (for {name} in the current folder, write --plugin {Path(name).stem})"
-        elif "/" in name or "\\" in name:
+        if "/" in name or "\\" in name:
             hint = " (a module name, not a path: run from the folder that holds the module)"
         return f"not a module name such as mypolicies or package.module{hint}"
     return None
