@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .scenario import ScenarioError, load_scenario
+from .scenario import ScenarioError, estimate_memory, load_scenario
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -146,7 +146,8 @@ def cmd_run(args) -> int:
 def cmd_validate(args) -> int:
     sc = load_scenario(args.scenario, _overrides(args))
     print(f"{args.scenario}: valid (policy={sc.enforcement.policy}, {sc.world.users} users, "
-          f"{sc.world.width}x{sc.world.height} cells, {sc.world.steps} weeks)")
+          f"{sc.world.width}x{sc.world.height} cells, {sc.world.steps} weeks, "
+          f"about {estimate_memory(sc) / 2**30:.1f} GiB of memory per run)")
     return 0
 
 
