@@ -130,7 +130,7 @@ def cmd_run(args) -> int:
     from .metrics import HEADLINE
     from .runner import run_scenario, write_run
 
-    sc = load_scenario(args.scenario, _overrides(args))  # also refuses runs that would not fit in memory
+    sc = load_scenario(args.scenario, _overrides(args))
     out = Path(args.out) if args.out else Path("out") / f"{sc.name}-seed{sc.seed}"
     res = run_scenario(sc, seed=sc.seed, progress=not args.quiet and sys.stderr.isatty())
     write_run(out, res)

@@ -11,6 +11,7 @@ carries every problem as ``FILE: dotted.path: message``.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import stat
 import tomllib
@@ -66,6 +67,8 @@ def _strict_scalar(annotation: Any, v: Any) -> Any:
     an integral value is accepted for an integer field (``--set world.users=1e6``).
     """
     if annotation is bool:
+        if getattr(getattr(v, "dtype", None), "kind", "") == "b":  # numpy.bool_
+            v = bool(v)
         if not isinstance(v, bool):
             raise ValueError(f"expected true or false, got {_describe(v)}")
         return v
@@ -75,9 +78,10 @@ def _strict_scalar(annotation: Any, v: Any) -> Any:
         return v
     if annotation in (int, float):
         kind = "a whole number" if annotation is int else "a number"
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):  # numpy numbers are Real too
             hint = " (write numbers without quotes)" if isinstance(v, str) else ""
             raise ValueError(f"expected {kind}, got {_describe(v)}{hint}")
+        v = int(v) if isinstance(v, numbers.Integral) else float(v)
         if isinstance(v, float) and not math.isfinite(v):
             raise ValueError(f"must be a finite number, got {v}")
         if annotation is int:
