@@ -103,6 +103,13 @@ def field_cases() -> list[Case]:
                 value = "1.5"
             cases.append(Case(f"field {cls}", f"{key}:{cls}", _toml(_with(base, key, value)), names=key,
                               steps_flag=steps_flag))
+        # at its bounds: the extremes that validation lets through must run (not 5,200 weeks of
+        # world.steps or world.burn_in: 15 s of the budget; those bounds are about run time)
+        if ann in (int, float):
+            for cls, value in (("at upper bound", _bound(key, "le")), ("at lower bound", _bound(key, "ge"))):
+                if value is not None and not (cls == "at upper bound" and key in ("world.steps", "world.burn_in")):
+                    cases.append(Case(f"field {cls}", f"{key}:{cls}", _toml(_with(base, key, value)), names=key,
+                                      steps_flag=steps_flag))
         # the field misspelt
         section, _, leaf = key.rpartition(".")
         bad = leaf[:-1] + ("x" if leaf[-1] != "x" else "y")
@@ -110,6 +117,26 @@ def field_cases() -> list[Case]:
         d = _with(d, f"{section}.{bad}" if section else bad, _get(base, key))
         cases.append(Case("misspelt key", f"{key}:misspelt", _toml(d), names=f"{section}.{bad}" if section else bad))
     return cases
+
+
+def _bound(dotted: str, kind: str):
+    """The field's inclusive bound (``le``/``lt`` or ``ge``/``gt`` nudged inside), or None."""
+    model = Scenario
+    *path, leaf = dotted.split(".")
+    for p in path:
+        model = model.model_fields[p].annotation
+    f = model.model_fields[leaf]
+    for m in f.metadata:
+        for attr, strict in ((kind, False), ({"le": "lt", "ge": "gt"}[kind], True)):
+            v = getattr(m, attr, None)
+            if v is None:
+                continue
+            if f.annotation is int:
+                return int(v) + (0 if not strict else (-1 if kind == "le" else 1))
+            if strict:
+                return math.nextafter(float(v), -math.inf if kind == "le" else math.inf)
+            return float(v)
+    return None
 
 
 def _get(d: dict, dotted: str):
