@@ -504,8 +504,10 @@ def check_memory(scenario: Scenario, source: str = "<scenario>", available: int 
 def _homes_shortfall(sc: Scenario) -> str | None:
     """The model places ``world.dealers`` on distinct cells with demand in reach (cells within
     ``users.search_radius`` of a user's home); too few such cells crashes the draw
-    (``Fewer non-zero entries in p than size``). Homes are random, so this draws them three
-    times as the model does (fixed seeds, at most 200,000 users) and asks for 25% to spare."""
+    (``Fewer non-zero entries in p than size``). Homes are random, so this draws them as the
+    model does (fixed seeds, at most 200,000 users) and asks for 25% to spare in the worst of
+    the draws: one draw when it has four times the cells needed, else sixteen (small or
+    tightly clustered cities, where one unlucky draw of the cluster centres matters)."""
     import numpy as np
     from scipy import ndimage
 
@@ -519,7 +521,7 @@ def _homes_shortfall(sc: Scenario) -> str | None:
     W, H = w.width, w.height
     n = min(w.users, 200_000)
     worst = None
-    for seed in (0, 1, 2):
+    for seed in range(16):
         rng = np.random.default_rng(seed)
         centres = np.column_stack([rng.uniform(0, W, w.hotspots), rng.uniform(0, H, w.hotspots)])
         pos = centres[rng.integers(0, w.hotspots, n)] + rng.normal(0.0, w.hotspot_spread, (n, 2))
@@ -536,7 +538,7 @@ def _homes_shortfall(sc: Scenario) -> str | None:
             reach = ndimage.uniform_filter(grid.reshape(H, W), size=2 * r + 1, mode="wrap" if w.torus else "constant")
             count = int(np.count_nonzero(reach > 0.5 / window))
         worst = count if worst is None else min(worst, count)
-        if worst < need:
+        if worst < need or (seed == 0 and count >= 4 * need):
             break
     if worst < need:
         return (f"world.users: {w.users} users around world.hotspots = {w.hotspots} clusters "
