@@ -33,7 +33,7 @@ class Case:
     ident: str
     text: bytes | None  # scenario file content; None: the file is not written (a path is given in args)
     args: list[str] = field(default_factory=list)
-    names: str = ""  # what an exit-2 message must mention
+    names: str = ""  # what an exit-2 message must mention (one of several, separated by |)
     steps_flag: bool = True  # add --steps 2 (not when world.steps itself is fuzzed)
 
 
@@ -235,8 +235,40 @@ def flag_cases() -> list[Case]:
     return cases
 
 
+def combination_cases(n: int = 120, seed: int = 0) -> list[Case]:
+    """Six numbers at once, each at a bound or a log-uniform value between (the single-field
+    cases cannot find crashes that need two extremes together, such as a tiny price and a
+    large demand)."""
+    import random
+
+    r = random.Random(seed)
+    base = base_dict()
+    nums = [(k, a) for k, a in fields() if a in (int, float) and k not in ("world.steps", "world.burn_in")]
+    cases = []
+    for i in range(n):
+        d = base
+        keys = []
+        for key, ann in r.sample(nums, 6):
+            lo, hi = _bound(key, "ge"), _bound(key, "le")
+            lo = -1e12 if lo is None else lo
+            hi = 1e12 if hi is None else hi
+            x = r.random()
+            if x < 0.3:
+                v = lo
+            elif x < 0.6:
+                v = hi
+            elif lo > 0:
+                v = min(max(math.exp(r.uniform(math.log(lo), math.log(hi))), lo), hi)
+            else:
+                v = min(max(r.choice([0, 1e-3, 1, 10, 1e3, 1e6]), lo), hi)
+            d = _with(d, key, int(v) if ann is int else float(v))
+            keys.append(key)
+        cases.append(Case("random combination", f"combination {i}: {', '.join(keys)}", _toml(d), names="|".join(keys)))
+    return cases
+
+
 def all_cases() -> list[Case]:
-    return field_cases() + structure_cases() + toml_cases() + file_cases() + flag_cases()
+    return field_cases() + structure_cases() + toml_cases() + file_cases() + flag_cases() + combination_cases()
 
 
 if __name__ == "__main__":  # print the class table

@@ -41,6 +41,9 @@ __all__ = [
     "available_memory",
 ]
 
+#: smallest value of a float that must be positive (``> 0`` on the field): far below every
+#: sensible value, far above the tiny numbers whose reciprocals overflow
+MIN_POSITIVE = 1e-6
 #: largest magnitude any number in a scenario may have unless its field says otherwise: far above
 #: every sensible value (dollars, units, weeks, counts), far below where products of two parameters
 #: overflow float64 or a count overflows the kernels' integer arrays
@@ -419,13 +422,22 @@ class Scenario(_Section):
             problems.append("supply.transfer_price: must be at least supply.wholesale_price (organisations do not sell at a loss)")
         if w.district_size > max(w.width, w.height):
             problems.append("world.district_size: larger than the grid")
-        if self.users.demand_mean * math.exp(3 * self.users.demand_sigma) * w.users > MAX_MAGNITUDE:
-            # the weekly demand of the whole city (users x lognormal demand, three sigmas up) feeds
-            # Poisson draws of entrants and sums of sales: keep it far from float and Poisson limits
+        demand = _peak_demand(self)
+        if demand > MAX_DEMAND:
+            # the weekly demand of the whole city feeds Poisson draws and sums of sales: keep it far
+            # from float and Poisson limits ("lam value too large")
             problems.append(
-                f"users.demand_mean: {self.users.demand_mean:g} units/week per user (with users.demand_sigma = "
-                f"{self.users.demand_sigma:g} and world.users = {w.users}) makes the city's weekly demand "
-                f"exceed {MAX_MAGNITUDE:g} units"
+                f"users.demand_mean: the city's weekly demand could reach {demand:.3g} units (world.users = {w.users} x "
+                f"users.demand_mean = {self.users.demand_mean:g}, users.demand_sigma = {self.users.demand_sigma:g}, at the lowest "
+                f"price min(supply.initial_retail_price, supply.wholesale_price) = {_lowest_price(self):g} against "
+                f"users.reference_price = {self.users.reference_price:g}); {MAX_DEMAND:g} at most"
+            )
+        elif self.market.entry_rate * demand / 100 > MAX_ENTRANTS:
+            # entrants: Poisson(entry_rate per 100 units of unmet demand) home cells drawn in one array
+            problems.append(
+                f"market.entry_rate: {self.market.entry_rate:g} new sellers per 100 units of unmet demand could mean "
+                f"{self.market.entry_rate * demand / 100:.3g} entrants in a week (the demand of world.users = "
+                f"{w.users} users could reach {demand:.3g} units); {MAX_ENTRANTS:g} at most"
             )
         memory = estimate_memory(self)
         if memory > MAX_MEMORY_BYTES:
@@ -442,6 +454,29 @@ class Scenario(_Section):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+
+#: the most weekly demand (units) a city may reach, and the most expected entrants in a week
+MAX_DEMAND = 1e12
+MAX_ENTRANTS = 1e7
+
+
+def _lowest_price(sc: Scenario) -> float:
+    """The lowest retail price a user can meet: the initial price, or an organisation's unit cost
+    (the border price), the floor under every dealer's price afterwards."""
+    return min(sc.supply.initial_retail_price, sc.supply.wholesale_price)
+
+
+def _peak_demand(sc: Scenario) -> float:
+    """An upper estimate of the city's weekly demand (units): twice the users' mean demand plus one
+    user six log-sigmas above it, at the lowest price, for the most elastic user (six standard
+    deviations out, within the model's clip of elasticities to [-3, -0.05])."""
+    u = sc.users
+    extreme_user = math.exp(min(max(0.0, 6 * u.demand_sigma - u.demand_sigma**2 / 2), 700.0))
+    elasticity = min(max(u.elasticity_mean - 6 * u.elasticity_sd, -3.0), -0.05)
+    rel = u.reference_price / _lowest_price(sc)
+    boost = rel ** -elasticity if rel > 1 else rel**0.05
+    return u.demand_mean * (2.0 * sc.world.users + extreme_user) * boost
 
 
 #: bytes per agent and per cell, measured by benchmarks/memory.py (tracemalloc peak of a build and
@@ -567,9 +602,10 @@ _TIGHTER: dict[str, dict[str, float]] = {
     # (zero pull everywhere: "Probabilities contain NaN") above this
     "users.demand_sigma": {"le": 5},
     "enforcement.integrity_sigma": {"le": 5},
-    # a gamma with shape 1/cv^2 draws exact zeros for large cv (ZeroDivisionError in the
-    # attack decision); cv 3 already makes most organisations near-harmless
+    # a gamma with shape 1/cv^2 draws exact zeros for large cv or a tiny mean (ZeroDivisionError
+    # in the attack decision, cost / ruthlessness); cv 3 already makes most organisations near-harmless
     "organizations.ruthlessness_cv": {"le": 3},
+    "organizations.ruthlessness_mean": {"ge": 1e-3},
     # Poisson means: counts are 32-bit and numpy refuses lam above ~9e18 ("lam value too large")
     "organizations.succession_violence": {"le": 1000},
     "market.entry_rate": {"le": 1000},
@@ -581,6 +617,11 @@ _TIGHTER: dict[str, dict[str, float]] = {
     "enforcement.crackdown_weeks": {"le": 100_000},
     # the dealer slot pool is allocated up front: 1000 times the initial dealers at most
     "market.max_dealers_factor": {"le": 1000},
+    # dollars per unit: a million is far above any street price; above it the rounding of cash
+    # passed between dealers and organisations exceeds the money-conservation tolerance
+    **{k: {"le": 1e6} for k in ("supply.wholesale_price", "supply.transfer_price", "supply.initial_retail_price",
+                                 "users.reference_price", "users.travel_cost", "users.risk_cost",
+                                 "users.loyalty_discount")},
     # user homes are drawn around clusters: wider than the largest grid means uniform
     "world.hotspot_spread": {"le": 100_000},
 }
@@ -603,8 +644,16 @@ def _bound_fields() -> None:
                 field.metadata.append(annotated_types.Le(tighter["le"]))
             elif not kinds & {"Le", "Lt"}:
                 field.metadata.append(annotated_types.Le(MAX_MAGNITUDE))
-            if not kinds & {"Ge", "Gt"}:
+            lower = [m for m in field.metadata if isinstance(m, (annotated_types.Ge, annotated_types.Gt))]
+            if "ge" in tighter:
+                field.metadata = [m for m in field.metadata if m not in lower]
+                field.metadata.append(annotated_types.Ge(tighter["ge"]))
+            elif not lower:
                 field.metadata.append(annotated_types.Ge(-MAX_MAGNITUDE))
+            elif field.annotation is float and any(getattr(m, "gt", None) == 0 for m in lower):
+                # "> 0" becomes ">= MIN_POSITIVE": 5e-324 is > 0 too, and divides into inf
+                field.metadata = [m for m in field.metadata if m not in lower]
+                field.metadata.append(annotated_types.Ge(MIN_POSITIVE))
     for prefix, model in reversed(sections.items()):  # sections first, then the Scenario that holds them
         model.model_rebuild(force=True)
     unknown = set(_TIGHTER) - {f"{p}.{n}" if p else n for p, m in sections.items() for n in m.model_fields}
