@@ -22,7 +22,6 @@ from pathlib import Path
 from .scenario import ScenarioError, estimate_memory, load_scenario
 
 EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
 EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
@@ -99,10 +98,9 @@ def _load_plugins(names) -> None:
     if problems:
         raise ScenarioError(problems)
     cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:  # last: a local file never shadows an installed module
+        sys.path.append(cwd)
     for name in names or []:
-        added = cwd not in sys.path and "" not in sys.path
-        if added:
-            sys.path.append(cwd)
         try:
             importlib.import_module(name)
         except ImportError as exc:
