@@ -398,7 +398,11 @@ def test_interrupt_during_a_long_burn_in(tmp_path, signame, code, word):
             time.sleep(0.1)
         time.sleep(1.5)  # into building the city or its 5,000-week burn-in
         proc.send_signal(getattr(signal, signame))
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"still running 60 s after {signame}: {proc.communicate()}")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -435,3 +439,33 @@ def test_small_cities_that_validate_can_be_built():
             DrugMarketModel(sc, seed=seed)  # raised "Fewer non-zero entries in p than size" before
         built += 1
     assert built > 20
+
+
+def test_interrupt_honoured_when_a_library_swallows_it(tmp_path):
+    """A plugin (standing for any library) that swallows KeyboardInterrupt: the watchdog still
+    ends the command with exit 130 and one line, GRACE_S after the signal."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "w10_swallow.py").write_text(
+        "import time\nimport marketsim.cli as cli\ncli.GRACE_S = 1.0\nopen('started', 'w').close()\n"
+        "while True:\n    try:\n        time.sleep(0.05)\n    except BaseException:\n        pass\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from marketsim.cli import main; raise SystemExit(main())", "policies",
+         "--plugin", "w10_swallow"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "started").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert err.strip() == "marketsim: interrupted (Ctrl-C); nothing more was written", err

@@ -161,28 +161,56 @@ class Terminated(BaseException):
     """Raised in the main thread by SIGTERM, so that cleanup code runs as for Ctrl-C."""
 
 
+#: seconds after Ctrl-C / SIGTERM within which the command must have stopped; past them (a
+#: library swallowed the exception) the process exits anyway with the same code and message
+GRACE_S = 20.0
+
+
+def _stop_message(signum: int, prog: str = "marketsim") -> str:
+    what = "interrupted (Ctrl-C)" if signum == signal.SIGINT else "terminated (SIGTERM)"
+    return f"{prog}: {what}; nothing more was written"
+
+
+def _hard_exit(signum: int) -> None:  # pragma: no cover - only when a library swallowed the exception
+    print(_stop_message(signum), file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
 @contextlib.contextmanager
-def _sigterm_raises():
+def _signals_raise():
     """While the command runs, SIGTERM raises :class:`Terminated` (the default would kill the
-    process without running any ``finally``: temporary folders would stay)."""
+    process without running any ``finally``: temporary folders would stay) and Ctrl-C raises
+    ``KeyboardInterrupt`` as usual; either starts a :data:`GRACE_S` watchdog. A SIGINT that the
+    caller ignores (a background job) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    timers: list[threading.Timer] = []
 
     def _raise(signum, frame):
-        raise Terminated()
+        if not timers:
+            t = threading.Timer(GRACE_S, _hard_exit, (signum,))
+            t.daemon = True
+            t.start()
+            timers.append(t)
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
 
-    previous = signal.signal(signal.SIGTERM, _raise)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for t in timers:
+            t.cancel()
 
 
 def main(argv=None) -> int:
     prog = "marketsim"
     try:
-        with _sigterm_raises():
+        with _signals_raise():
             parser = build_parser()
             try:
                 args = parser.parse_args(argv)
@@ -199,10 +227,10 @@ def main(argv=None) -> int:
                     print(line, file=sys.stderr)
                 return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted (Ctrl-C); nothing more was written", file=sys.stderr)
+        print(_stop_message(signal.SIGINT, prog), file=sys.stderr)
         return EXIT_INTERRUPTED
     except Terminated:
-        print(f"{prog}: terminated (SIGTERM); nothing more was written", file=sys.stderr)
+        print(_stop_message(signal.SIGTERM, prog), file=sys.stderr)
         return EXIT_TERMINATED
 
 
