@@ -1,6 +1,5 @@
 """One budget, conserved (issue 7 item 1): every policy spends the same effort every week."""
 
-import copy
 
 import numpy as np
 import pytest

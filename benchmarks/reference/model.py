@@ -827,7 +827,7 @@ class ReferenceMarket(mesa.Model):
                 o.leader = heir
                 continue
             # each lieutenant decides whether to contest control, knowing how many already claim it
-            e, sp = self.p.enforcement, self.p.supply
+            sp = self.p.supply
             control = po.control_weeks * o.revenue_avg
             risk = perceived_risk(o.vtop_num, o.vtop_den, po.prior_a, po.prior_b)
             loss = response_loss(o, self)

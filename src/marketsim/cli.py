@@ -4,29 +4,29 @@
     marketsim validate SCENARIO [--set key=value ...]
     marketsim policies
 
-Exit codes: 0 success, 2 invalid input (every problem printed as ``FILE: dotted.path: message``).
+Exit codes: 0 success, 1 a run failed, 2 invalid input (every problem printed as
+``FILE: dotted.path: message``), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import importlib
 import json
+import os
 import shlex
 import signal
 import sys
+import threading
 from pathlib import Path
 
-from .scenario import ScenarioError, load_scenario
+from .scenario import ScenarioError, estimate_memory, load_scenario
 
 EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
-
-
-class Terminated(BaseException):
-    """SIGTERM, turned into an exception so that ``finally`` blocks clean up as for Ctrl-C."""
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,8 +39,12 @@ class _Parser(argparse.ArgumentParser):
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario parameter, e.g. --set world.users=20000 (repeatable)")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                   help="import MODULE first (e.g. to register your own policies)")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", help=PLUGIN_HELP)
+
+
+PLUGIN_HELP = ("import and run your Python module MODULE first (its code runs with your permissions), e.g. to "
+               "register your own policies; a module name such as mypolicies (mypolicies.py in the current "
+               "folder) or package.module (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
 
     p = sub.add_parser("policies", help="list the registered enforcement policies")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE")
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE", help=PLUGIN_HELP)
 
     _add_extra_commands(sub)
     return parser
@@ -79,12 +83,41 @@ def _add_extra_commands(sub) -> None:
             mod.add_cli(sub, _common)
 
 
+def _plugin_name_problem(name: str) -> str | None:
+    if not name.strip():
+        return "empty module name"
+    if name.endswith(".py"):
+        return f"a module name, not a file name: write --plugin {Path(name).stem} (run from the folder that holds it)"
+    if not all(part.isidentifier() for part in name.split(".")):
+        hint = ""
+        if "/" in name or "\\" in name:
+            hint = " (a module name, not a path: run from the folder that holds the module)"
+        return f"not a module name such as mypolicies or package.module{hint}"
+    return None
+
+
 def _load_plugins(names) -> None:
+    """Import each ``--plugin`` module (running its code), with the current folder on the import
+    path so that ``--plugin mypolicies`` finds ``./mypolicies.py``."""
+    problems = [f"--plugin: {name!r}: {p}" for name in names or [] if (p := _plugin_name_problem(name))]
+    if problems:
+        raise ScenarioError(problems)
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:  # last: a local file never shadows an installed module
+        sys.path.append(cwd)
     for name in names or []:
         try:
             importlib.import_module(name)
         except ImportError as exc:
             raise ScenarioError([f"--plugin: {name}: cannot import ({exc})"]) from None
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # the plugin's own code failed: say where, in one line
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            where = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+            raise ScenarioError([f"--plugin: {name}: failed while importing{where}: {type(exc).__name__}: {exc}"]) from None
 
 
 def _overrides(args) -> list[str]:
@@ -125,7 +158,8 @@ def cmd_run(args) -> int:
 def cmd_validate(args) -> int:
     sc = load_scenario(args.scenario, _overrides(args))
     print(f"{args.scenario}: valid (policy={sc.enforcement.policy}, {sc.world.users} users, "
-          f"{sc.world.width}x{sc.world.height} cells, {sc.world.steps} weeks)")
+          f"{sc.world.width}x{sc.world.height} cells, {sc.world.steps} weeks, "
+          f"about {estimate_memory(sc) / 2**30:.1f} GiB of memory per run)")
     return 0
 
 
@@ -137,51 +171,90 @@ def cmd_policies(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
-        return int(exc.code or 0)
-    from .experiments.store import StoreError
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM, so that cleanup code runs as for Ctrl-C."""
 
-    args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
-    previous = _on_sigterm()
+
+#: seconds after Ctrl-C / SIGTERM within which the command must have stopped; past them (a
+#: library swallowed the exception) the process exits anyway with the same code and message
+GRACE_S = 20.0
+
+
+def _stop_message(signum: int, prog: str = "marketsim") -> str:
+    what = "interrupted (Ctrl-C)" if signum == signal.SIGINT else "terminated (SIGTERM)"
+    return f"{prog}: {what}; nothing more was written"
+
+
+def _hard_exit(signum: int) -> None:  # pragma: no cover - only when a library swallowed the exception
+    print(_stop_message(signum), file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
+@contextlib.contextmanager
+def _signals_raise():
+    """While the command runs, SIGTERM raises :class:`Terminated` (the default would kill the
+    process without running any ``finally``: temporary folders would stay) and Ctrl-C raises
+    ``KeyboardInterrupt`` as usual; either starts a :data:`GRACE_S` watchdog. A SIGINT that the
+    caller ignores (a background job) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    timers: list[threading.Timer] = []
+
+    def _raise(signum, frame):
+        if not timers:
+            t = threading.Timer(GRACE_S, _hard_exit, (signum,))
+            t.daemon = True
+            t.start()
+            timers.append(t)
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated()
+
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _raise)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, _raise)
     try:
-        _load_plugins(getattr(args, "plugin", []))
-        handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,
-                                                     "policies": cmd_policies}[args.command]
-        return handler(args)
-    except ScenarioError as err:
-        for line in err.problems:
-            print(line, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except StoreError as err:
-        print(f"marketsim {args.command}: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for t in timers:
+            t.cancel()
+
+
+def main(argv=None) -> int:
+    prog = "marketsim"
+    args = None
+    try:
+        with _signals_raise():
+            parser = build_parser()
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
+                return int(exc.code or 0)
+            from .experiments.store import StoreError
+
+            args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+            prog = f"marketsim {args.command}"
+            try:
+                _load_plugins(getattr(args, "plugin", []))
+                handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,
+                                                             "policies": cmd_policies}[args.command]
+                return handler(args)
+            except ScenarioError as err:
+                for line in err.problems:
+                    print(line, file=sys.stderr)
+                return EXIT_BAD_INPUT
+            except StoreError as err:
+                print(f"{prog}: {err}", file=sys.stderr)
+                return EXIT_BAD_INPUT
     except (KeyboardInterrupt, Terminated) as exc:
-        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-        if getattr(args, "resumable", False):
-            print(f"marketsim {args.command}: interrupted; every finished run is kept in {args.out}/store: "
+        signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+        if args is not None and getattr(args, "resumable", False):
+            print(f"{prog}: interrupted; every finished run is kept in {args.out}/store: "
                   "resume with the same command", file=sys.stderr)
         else:
-            print(f"marketsim {args.command}: interrupted; nothing was written", file=sys.stderr)
-        return code
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _on_sigterm():
-    """SIGTERM (e.g. SLURM's end of walltime) stops like Ctrl-C; returns the handler it replaced."""
-
-    def handler(signum, frame):
-        raise Terminated()
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return None
+            print(_stop_message(signum, prog), file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ from .agents import Dealer, Officer, Organization, User
 from .kernels import corruption as k_corruption
 from .kernels import policing as k_policing
 from .kernels import violence as k_violence
-from .kernels.decisions import decay_grievances
 from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sales, week_counts
+from .kernels.decisions import decay_grievances
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import (
     bucket_books,

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kernels.books import count_members as _count_members
+from .kernels.books import leaderless as _leaderless
+from .kernels.books import recruitment_round as _recruitment_round
 from .kernels.decisions import add_grievance as _add_grievance_nb
 from .kernels.decisions import logistic_choice as _logistic_nb
 from .kernels.decisions import response_loss as _response_loss_nb
 from .kernels.decisions import violence_response_risk as _violence_response_risk_nb
-from .kernels.books import leaderless as _leaderless
-from .kernels.books import recruitment_round as _recruitment_round
 from .kernels.grid import chebyshev, first_zero, random_cell_near
 from .state import DEALER, LEADER, LIEUTENANT, State
 

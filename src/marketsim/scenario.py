@@ -10,11 +10,24 @@ carries every problem as ``FILE: dotted.path: message``.
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Scenario",
@@ -23,11 +36,85 @@ __all__ = [
     "parse_scenario",
     "apply_overrides",
     "scenario_to_toml",
+    "estimate_memory",
+    "check_memory",
+    "available_memory",
 ]
+
+#: smallest value of a float that must be positive (``> 0`` on the field): far below every
+#: sensible value, far above the tiny numbers whose reciprocals overflow
+MIN_POSITIVE = 1e-6
+#: largest magnitude any number in a scenario may have unless its field says otherwise: far above
+#: every sensible value (dollars, units, weeks, counts), far below where products of two parameters
+#: overflow float64 or a count overflows the kernels' integer arrays
+MAX_MAGNITUDE = 1e12
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, bool):
+        return f"a boolean ({str(v).lower()})"
+    if isinstance(v, str):
+        return f"the string {v!r}"
+    if isinstance(v, dict):
+        return "a table"
+    if isinstance(v, list):
+        return "a list"
+    return f"{type(v).__name__} {v!r}"
+
+
+def _strict_scalar(annotation: Any, v: Any) -> Any:
+    """Type check of one scalar value, stricter than pydantic's lax mode.
+
+    No ``true``/``false`` for numbers (``officers = true`` meant 1 officer), no numeric strings
+    (``"100"`` for 100), no numbers for flags or text, and only finite numbers. A float with
+    an integral value is accepted for an integer field (``--set world.users=1e6``).
+    """
+    if annotation is bool:
+        if getattr(getattr(v, "dtype", None), "kind", "") == "b":  # numpy.bool_
+            v = bool(v)
+        if not isinstance(v, bool):
+            raise ValueError(f"expected true or false, got {_describe(v)}")
+        return v
+    if annotation is str:
+        if not isinstance(v, str):
+            raise ValueError(f"expected a string in quotes, got {_describe(v)}")
+        return v
+    if annotation in (int, float):
+        kind = "a whole number" if annotation is int else "a number"
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):  # numpy numbers are Real too
+            hint = " (write numbers without quotes)" if isinstance(v, str) else ""
+            raise ValueError(f"expected {kind}, got {_describe(v)}{hint}")
+        v = int(v) if isinstance(v, numbers.Integral) else float(v)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"must be a finite number, got {v}")
+        if annotation is int:
+            if isinstance(v, float):
+                if not v.is_integer():
+                    raise ValueError(f"expected a whole number, got {v!r}")
+                v = int(v)
+        elif isinstance(v, int):
+            try:
+                v = float(v)
+            except OverflowError:
+                raise ValueError(f"number too large ({MAX_MAGNITUDE:g} at most)") from None
+        return v
+    return v  # sections are checked by their own model
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Base of every section: unknown keys refused, strict scalar types, finite numbers.
+
+    Every int/float field is also bounded to ``[-MAX_MAGNITUDE, MAX_MAGNITUDE]`` unless it has a
+    tighter bound (see :func:`_bound_fields`); the bounds are field metadata, so
+    ``docs/parameters.md`` lists them.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strict_types(cls, v: Any, info: ValidationInfo) -> Any:
+        return _strict_scalar(cls.model_fields[info.field_name].annotation, v)
 
 
 class World(_Section):
@@ -371,23 +458,275 @@ class Scenario(_Section):
     organizations: Organizations = Field(default_factory=Organizations)
     market: Market = Field(default_factory=Market)
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        # the name labels tables and figures and makes the default output folder
+        # out/<name>-seed<N>: no path separators, no "." or "..", no control characters
+        if not v.strip():
+            raise ValueError("must not be empty")
+        if len(v) > 200:
+            raise ValueError("too long (200 characters at most)")
+        bad = sorted({c for c in v if c in "/\\" or ord(c) < 32 or ord(c) == 127})
+        if bad:
+            raise ValueError(f"must not contain path separators or control characters ({', '.join(map(repr, bad))})")
+        if v.strip() in (".", ".."):
+            raise ValueError(f"{v!r} is not a usable name")
+        return v
+
     @model_validator(mode="after")
     def _check_combinations(self) -> Scenario:
         problems = []
-        cells = self.world.width * self.world.height
-        if self.world.dealers > cells:
-            problems.append(f"world.dealers: {self.world.dealers} dealers cannot fit on {cells} cells (one per cell at most at start)")
-        if self.world.organizations > self.world.dealers:
+        w = self.world
+        cells = w.width * w.height
+        if w.dealers > cells:
+            problems.append(f"world.dealers: {w.dealers} dealers cannot fit on {cells} cells (one per cell at most at start)")
+        if w.organizations > w.dealers:
             problems.append(
-                f"world.organizations: {self.world.organizations} organisations need at least as many dealers (world.dealers = {self.world.dealers})"
+                f"world.organizations: {w.organizations} organisations need at least as many dealers (world.dealers = {w.dealers})"
             )
         if self.supply.transfer_price < self.supply.wholesale_price:
             problems.append("supply.transfer_price: must be at least supply.wholesale_price (organisations do not sell at a loss)")
-        if self.world.district_size > max(self.world.width, self.world.height):
+        if w.district_size > max(w.width, w.height):
             problems.append("world.district_size: larger than the grid")
+        demand = _peak_demand(self)
+        if demand > MAX_DEMAND:
+            # the weekly demand of the whole city feeds Poisson draws and sums of sales: keep it far
+            # from float and Poisson limits ("lam value too large")
+            problems.append(
+                f"users.demand_mean: the city's weekly demand could reach {demand:.3g} units (world.users = {w.users} x "
+                f"users.demand_mean = {self.users.demand_mean:g}, users.demand_sigma = {self.users.demand_sigma:g}, at the lowest "
+                f"price min(supply.initial_retail_price, supply.wholesale_price) = {_lowest_price(self):g} against "
+                f"users.reference_price = {self.users.reference_price:g}); {MAX_DEMAND:g} at most"
+            )
+        elif self.market.entry_rate * demand / 100 > MAX_ENTRANTS:
+            # entrants: Poisson(entry_rate per 100 units of unmet demand) home cells drawn in one array
+            problems.append(
+                f"market.entry_rate: {self.market.entry_rate:g} new sellers per 100 units of unmet demand could mean "
+                f"{self.market.entry_rate * demand / 100:.3g} entrants in a week (the demand of world.users = "
+                f"{w.users} users could reach {demand:.3g} units); {MAX_ENTRANTS:g} at most"
+            )
+        memory = estimate_memory(self)
+        if memory > MAX_MEMORY_BYTES:
+            problems.append(
+                f"world.users: the arrays for world.users = {w.users}, world.dealers = {w.dealers} x "
+                f"market.max_dealers_factor = {self.market.max_dealers_factor:g}, {cells} cells and "
+                f"enforcement.officers = {self.enforcement.officers} need about {_gib(memory)} "
+                f"(more than {_gib(MAX_MEMORY_BYTES)}, the most any run may ask for)"
+            )
+        elif w.dealers <= cells:
+            short = _homes_shortfall(self)
+            if short:
+                problems.append(short)
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+
+#: the most weekly demand (units) a city may reach, and the most expected entrants in a week
+MAX_DEMAND = 1e12
+MAX_ENTRANTS = 1e7
+
+
+def _lowest_price(sc: Scenario) -> float:
+    """The lowest retail price a user can meet: the initial price, or an organisation's unit cost
+    (the border price), the floor under every dealer's price afterwards."""
+    return min(sc.supply.initial_retail_price, sc.supply.wholesale_price)
+
+
+def _peak_demand(sc: Scenario) -> float:
+    """An upper estimate of the city's weekly demand (units): twice the users' mean demand plus one
+    user six log-sigmas above it, at the lowest price, for the most elastic user (six standard
+    deviations out, within the model's clip of elasticities to [-3, -0.05])."""
+    u = sc.users
+    extreme_user = math.exp(min(max(0.0, 6 * u.demand_sigma - u.demand_sigma**2 / 2), 700.0))
+    elasticity = min(max(u.elasticity_mean - 6 * u.elasticity_sd, -3.0), -0.05)
+    rel = u.reference_price / _lowest_price(sc)
+    boost = rel ** -elasticity if rel > 1 else rel**0.05
+    return u.demand_mean * (2.0 * sc.world.users + extreme_user) * boost
+
+
+#: bytes per agent and per cell, measured by benchmarks/memory.py (tracemalloc peak of a build and
+#: three weeks), times 1.5 and rounded up; FIXED_BYTES covers the interpreter and libraries
+BYTES_PER_USER = 200
+BYTES_PER_MESA_USER = 650
+BYTES_PER_DEALER_SLOT = 650
+BYTES_PER_CELL = 160
+BYTES_PER_OFFICER = 850
+FIXED_BYTES = 512 * 2**20
+#: no run may need more than this, whatever the machine (it also stops sizes such as 1e12 users
+#: before numpy fails to allocate their arrays)
+MAX_MEMORY_BYTES = 2**40
+#: slot and user indices are 32-bit in the kernels
+MAX_INDEX = 2**31 - 1
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
+def estimate_memory(scenario: Scenario) -> int:
+    """Bytes one run of ``scenario`` needs, from the sizes measured in benchmarks/memory.py."""
+    w = scenario.world
+    max_dealers = math.ceil(w.dealers * scenario.market.max_dealers_factor)
+    per_user = BYTES_PER_USER + (BYTES_PER_MESA_USER if w.mesa_user_agents else 0)
+    return int(FIXED_BYTES + w.users * per_user + max_dealers * BYTES_PER_DEALER_SLOT
+               + w.width * w.height * BYTES_PER_CELL + scenario.enforcement.officers * BYTES_PER_OFFICER)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new run on this machine (None when unknown)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # psutil comes with dask distributed; fall back to sysconf
+        try:
+            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+
+
+def check_memory(scenario: Scenario, source: str = "<scenario>", available: int | None = None) -> None:
+    """Raise :class:`ScenarioError` when one run of ``scenario`` would not fit in this machine's
+    available memory (``available`` bytes, measured when not given)."""
+    need = estimate_memory(scenario)
+    have = available_memory() if available is None else available
+    if have is not None and need > have:
+        w = scenario.world
+        raise ScenarioError([
+            f"{source}: world.users: a run needs about {_gib(need)} of memory (estimate for {w.users} users, "
+            f"{math.ceil(w.dealers * scenario.market.max_dealers_factor)} dealer slots, {w.width * w.height} cells, "
+            f"{scenario.enforcement.officers} officers, mesa_user_agents = {str(w.mesa_user_agents).lower()}), "
+            f"but only {_gib(have)} is available; make the city smaller "
+            f"(or set world.mesa_user_agents = false)"
+        ])
+
+
+def _homes_shortfall(sc: Scenario) -> str | None:
+    """The model places ``world.dealers`` on distinct cells with demand in reach (cells within
+    ``users.search_radius`` of a user's home); too few such cells crashes the draw
+    (``Fewer non-zero entries in p than size``). Homes are random, so this draws them as the
+    model does (fixed seeds, at most 200,000 users) and asks for 25% to spare in the worst of
+    the draws: one draw when it has four times the cells needed, else sixteen (small or
+    tightly clustered cities, where one unlucky draw of the cluster centres matters)."""
+    import numpy as np
+    from scipy import ndimage
+
+    w, r = sc.world, sc.users.search_radius
+    need = math.ceil(1.25 * w.dealers)
+    window = (2 * r + 1) ** 2
+    if w.users * window < need:
+        return (f"world.users: {w.users} users reach at most {w.users * window} cells (users.search_radius = {r}), "
+                f"too few to place world.dealers = {w.dealers} dealers on distinct cells with demand "
+                f"(want {need}, with 25% to spare)")
+    W, H = w.width, w.height
+    n = min(w.users, 200_000)
+    worst = None
+    for seed in range(16):
+        rng = np.random.default_rng(seed)
+        centres = np.column_stack([rng.uniform(0, W, w.hotspots), rng.uniform(0, H, w.hotspots)])
+        pos = centres[rng.integers(0, w.hotspots, n)] + rng.normal(0.0, w.hotspot_spread, (n, 2))
+        x, y = np.floor(pos[:, 0]), np.floor(pos[:, 1])
+        if w.torus:
+            x, y = np.mod(x, W), np.mod(y, H)
+        else:
+            x, y = np.clip(x, 0, W - 1), np.clip(y, 0, H - 1)
+        homes = np.unique(y.astype(np.int64) * W + x.astype(np.int64))
+        count = homes.size
+        if count < need and r > 0 and W * H <= 4_000_000:
+            grid = np.zeros(W * H)
+            grid[homes] = 1.0
+            reach = ndimage.uniform_filter(grid.reshape(H, W), size=2 * r + 1, mode="wrap" if w.torus else "constant")
+            count = int(np.count_nonzero(reach > 0.5 / window))
+        worst = count if worst is None else min(worst, count)
+        if worst < need or (seed == 0 and count >= 4 * need):
+            break
+    if worst < need:
+        return (f"world.users: {w.users} users around world.hotspots = {w.hotspots} clusters "
+                f"(world.hotspot_spread = {w.hotspot_spread:g}, users.search_radius = {r}) leave about {worst} cells "
+                f"with demand in reach, too few to place world.dealers = {w.dealers} dealers on distinct cells "
+                f"(want {need}, with 25% to spare): more users, a wider spread or radius, or fewer dealers")
+    return None
+
+
+# Upper (and lower) bounds beyond those written on the fields, as field metadata so that
+# docs/parameters.md lists them. Every int/float field without an upper bound gets MAX_MAGNITUDE
+# (and -MAX_MAGNITUDE below when it has no lower bound). Tighter bounds, each with the failure it
+# prevents:
+_TIGHTER: dict[str, dict[str, float]] = {
+    # the run must end and Ctrl-C must come within a week: 100 years of weeks at most
+    "world.steps": {"le": 5200},
+    "world.burn_in": {"le": 5200},
+    # seeds are 64-bit
+    "seed": {"le": 2**64 - 1},
+    # one home-cluster centre each is drawn and permuted: more clusters than this is no city
+    "world.hotspots": {"le": 1_000_000},
+    "world.users": {"le": MAX_INDEX},
+    "world.dealers": {"le": MAX_INDEX},
+    "enforcement.officers": {"le": MAX_INDEX},
+    # lognormal spreads: exp(sigma^2) overflows, and mean-corrected draws underflow to zero demand
+    # (zero pull everywhere: "Probabilities contain NaN") above this
+    "users.demand_sigma": {"le": 5},
+    "enforcement.integrity_sigma": {"le": 5},
+    # a gamma with shape 1/cv^2 draws exact zeros for large cv or a tiny mean (ZeroDivisionError
+    # in the attack decision, cost / ruthlessness); cv 3 already makes most organisations near-harmless
+    "organizations.ruthlessness_cv": {"le": 3},
+    "organizations.ruthlessness_mean": {"ge": 1e-3},
+    # Poisson means: counts are 32-bit and numpy refuses lam above ~9e18 ("lam value too large")
+    "market.entry_rate": {"le": 1000},
+    # release weeks and retry weeks are 32-bit week numbers (step + draw)
+    "enforcement.sentence_weeks": {"le": 100_000},
+    "enforcement.leader_sentence_weeks": {"le": 100_000},
+    "organizations.refusal_memory": {"le": 100_000},
+    "enforcement.crackdown_start": {"le": 100_000},
+    "enforcement.crackdown_weeks": {"le": 100_000},
+    # the dealer slot pool is allocated up front: 1000 times the initial dealers at most
+    "market.max_dealers_factor": {"le": 1000},
+    # dollars per unit: a million is far above any street price; above it the rounding of cash
+    # passed between dealers and organisations exceeds the money-conservation tolerance
+    **{k: {"le": 1e6} for k in ("supply.wholesale_price", "supply.transfer_price", "supply.initial_retail_price",
+                                 "users.reference_price", "users.travel_cost", "users.risk_cost",
+                                 "users.loyalty_discount")},
+    # user homes are drawn around clusters: wider than the largest grid means uniform
+    "world.hotspot_spread": {"le": 100_000},
+}
+
+
+def _bound_fields() -> None:
+    sections = {"": Scenario}
+    for name, field in Scenario.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            sections[name] = field.annotation
+    for prefix, model in sections.items():
+        for name, field in model.model_fields.items():
+            if field.annotation not in (int, float):
+                continue
+            key = f"{prefix}.{name}" if prefix else name
+            tighter = _TIGHTER.get(key, {})
+            kinds = {type(m).__name__ for m in field.metadata}
+            if "le" in tighter:
+                field.metadata = [m for m in field.metadata if not isinstance(m, (annotated_types.Le, annotated_types.Lt))]
+                field.metadata.append(annotated_types.Le(tighter["le"]))
+            elif not kinds & {"Le", "Lt"}:
+                field.metadata.append(annotated_types.Le(MAX_MAGNITUDE))
+            lower = [m for m in field.metadata if isinstance(m, (annotated_types.Ge, annotated_types.Gt))]
+            if "ge" in tighter:
+                field.metadata = [m for m in field.metadata if m not in lower]
+                field.metadata.append(annotated_types.Ge(tighter["ge"]))
+            elif not lower:
+                field.metadata.append(annotated_types.Ge(-MAX_MAGNITUDE))
+            elif field.annotation is float and any(getattr(m, "gt", None) == 0 for m in lower):
+                # "> 0" becomes ">= MIN_POSITIVE": 5e-324 is > 0 too, and divides into inf
+                field.metadata = [m for m in field.metadata if m not in lower]
+                field.metadata.append(annotated_types.Ge(MIN_POSITIVE))
+    for _prefix, model in reversed(sections.items()):  # sections first, then the Scenario that holds them
+        model.model_rebuild(force=True)
+    unknown = set(_TIGHTER) - {f"{p}.{n}" if p else n for p, m in sections.items() for n in m.model_fields}
+    assert not unknown, f"_TIGHTER names unknown fields {unknown}"
+
+
+_bound_fields()
 
 
 class ScenarioError(Exception):
@@ -414,34 +753,44 @@ def _format_validation_error(source: str, err: ValidationError) -> list[str]:
     return out
 
 
-def _set_dotted(data: dict, dotted: str, value: Any) -> None:
+def _set_dotted(data: dict, dotted: str, value: Any) -> str | None:
+    """Set ``data[a][b]... = value``; return a problem when a table on the way is not a table
+    (``world = 5`` or ``[[world]]`` in the file with ``--set world.users=...``)."""
     keys = dotted.split(".")
     node = data
-    for k in keys[:-1]:
+    for i, k in enumerate(keys[:-1]):
         nxt = node.get(k)
         if nxt is None:
             nxt = node[k] = {}
         if not isinstance(nxt, dict):
-            raise KeyError(k)
+            where = ".".join(keys[: i + 1])
+            return f"{dotted}: cannot set: {where} in the scenario is {_describe(nxt)}, not a table"
         node = nxt
     node[keys[-1]] = value
+    return None
 
 
-def _known_path(dotted: str) -> bool:
+def _field_of(dotted: str):
     model: type[BaseModel] = Scenario
     parts = dotted.split(".")
     for i, p in enumerate(parts):
         field = model.model_fields.get(p)
         if field is None:
-            return False
+            return None
         ann = field.annotation
         if i < len(parts) - 1:
             if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-                return False
+                return None
             model = ann
         elif isinstance(ann, type) and issubclass(ann, BaseModel):
-            return False
-    return True
+            return None
+        else:
+            return field
+    return None
+
+
+def _known_path(dotted: str) -> bool:
+    return _field_of(dotted) is not None
 
 
 def _parse_value(text: str) -> Any:
@@ -452,8 +801,15 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+_WANTS = {bool: "true or false", int: "a whole number", float: "a number"}
+
+
 def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--set") -> list[str]:
-    """Apply ``dotted.key=value`` overrides to a raw scenario dict in place; return problems."""
+    """Apply ``dotted.key=value`` overrides to a raw scenario dict in place; return problems.
+
+    A value is read as a TOML value (``1e4``, ``true``, ``"text"``); a bare word that is not
+    TOML is taken as a string only for a text field (``enforcement.policy=crackdown``).
+    """
     problems = []
     for item in overrides or []:
         if "=" not in item:
@@ -461,15 +817,31 @@ def apply_overrides(data: dict, overrides: list[str] | None, source: str = "--se
             continue
         key, _, raw = item.partition("=")
         key = key.strip()
-        if not _known_path(key):
+        field = _field_of(key)
+        if field is None:
             problems.append(f"{source}: {key}: unknown key")
             continue
-        _set_dotted(data, key, _parse_value(raw.strip()))
+        raw = raw.strip()
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            if field.annotation is not str:
+                problems.append(f"{source}: {key}: cannot read {raw!r} as {_WANTS.get(field.annotation, 'a value')}")
+                continue
+            value = raw
+        if isinstance(value, (dict, list)) and field.annotation is not str:
+            problems.append(f"{source}: {key}: expected {_WANTS.get(field.annotation, 'a value')}, got {_describe(value)}")
+            continue
+        problem = _set_dotted(data, key, value)
+        if problem:
+            problems.append(f"{source}: {problem}")
     return problems
 
 
 def parse_scenario(data: dict, source: str = "<scenario>", overrides: list[str] | None = None) -> Scenario:
     """Validate a raw dict (plus overrides) into a :class:`Scenario`, or raise :class:`ScenarioError`."""
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{source}: (top): expected a table of sections, got {_describe(data)}"])
     data = _deepcopy(data)
     problems = apply_overrides(data, overrides)
     try:
@@ -482,24 +854,78 @@ def parse_scenario(data: dict, source: str = "<scenario>", overrides: list[str] 
     return scenario
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Load a TOML scenario file, apply ``--set``-style overrides, validate.
+#: a scenario file is a few kilobytes; anything much larger is not one
+MAX_FILE_BYTES = 1 << 20
 
-    >>> sc = load_scenario("scenarios/baseline.toml", ["world.users=2000"])
-    """
+
+def read_scenario_text(path: str | Path) -> str:
+    """The text of a scenario file, or :class:`ScenarioError`: only regular files (a FIFO,
+    folder or device is refused without being read), at most ``MAX_FILE_BYTES``, UTF-8."""
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens without a writer
     except FileNotFoundError:
         raise ScenarioError([f"{source}: (file): no such scenario file"]) from None
+    except IsADirectoryError:
+        raise ScenarioError([f"{source}: (file): is a folder, not a scenario file"]) from None
     except OSError as exc:
         raise ScenarioError([f"{source}: (file): cannot read: {exc.strerror}"]) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError([f"{source}: (file): is a folder, not a scenario file"])
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError([f"{source}: (file): not a regular file (a FIFO, device or socket); "
+                                 "give a scenario .toml file"])
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError([f"{source}: (file): {st.st_size} bytes is too large for a scenario file "
+                                 f"({MAX_FILE_BYTES} at most)"])
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        raw = b"".join(chunks)
+    except OSError as exc:
+        raise ScenarioError([f"{source}: (file): cannot read: {exc.strerror}"]) from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([f"{source}: (file): too large for a scenario file ({MAX_FILE_BYTES} bytes at most)"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError([f"{source}: (file): not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}); "
+                             "save the scenario as UTF-8"]) from None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None, check_resources: bool = True) -> Scenario:
+    """Load a TOML scenario file, apply ``--set``-style overrides, validate.
+
+    An empty file (or one with only comments) is refused: a scenario that wants every default
+    says so with at least ``name = "..."``. With ``check_resources`` (the default) a scenario
+    whose run would not fit in this machine's available memory is refused too
+    (:func:`check_memory`).
+
+    >>> sc = load_scenario("scenarios/baseline.toml", ["world.users=2000"])
+    """
+    source = str(path)
+    text = read_scenario_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError([f"{source}: (toml): {exc}"]) from None
-    return parse_scenario(data, source=source, overrides=overrides)
+    if not data:
+        raise ScenarioError([f"{source}: (file): empty scenario (no keys); write at least name = \"...\" "
+                             "to run with every default"])
+    scenario = parse_scenario(data, source=source, overrides=overrides)
+    if check_resources:
+        check_memory(scenario, source)
+    return scenario
 
 
 def _deepcopy(d: Any) -> Any:

@@ -6,10 +6,10 @@ from numba import njit
 from .decisions import (
     add_grievance,
     attack_value,
-    grievance_of,
-    response_loss,
     chance_to_lead,
+    grievance_of,
     logistic_choice,
+    response_loss,
     violence_response_risk,
     win_probability,
 )
