@@ -232,6 +232,7 @@ def main(argv=None) -> int:
             except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
                 return int(exc.code or 0)
             from .experiments.store import StoreError
+            from .organizations import PoolFull
 
             args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
             prog = f"marketsim {args.command}"
@@ -247,6 +248,9 @@ def main(argv=None) -> int:
             except StoreError as err:
                 print(f"{prog}: {err}", file=sys.stderr)
                 return EXIT_BAD_INPUT
+            except PoolFull as err:  # the market outgrew the agent pools the scenario sized: a failed run
+                print(f"{prog}: {err}; nothing was written", file=sys.stderr)
+                return 1
     except (KeyboardInterrupt, Terminated) as exc:
         signum = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
         if args is not None and getattr(args, "resumable", False):
