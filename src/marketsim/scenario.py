@@ -669,6 +669,7 @@ _TIGHTER: dict[str, dict[str, float]] = {
     # (zero pull everywhere: "Probabilities contain NaN") above this
     "users.demand_sigma": {"le": 5},
     "enforcement.integrity_sigma": {"le": 5},
+    "enforcement.intelligence_noise": {"le": 5},
     # a gamma with shape 1/cv^2 draws exact zeros for large cv or a tiny mean (ZeroDivisionError
     # in the attack decision, cost / ruthlessness); cv 3 already makes most organisations near-harmless
     "organizations.ruthlessness_cv": {"le": 3},
