@@ -3,6 +3,8 @@
     marketsim run SCENARIO [--seed N] [--steps N] [--set key=value ...] [--out DIR]
     marketsim validate SCENARIO [--set key=value ...]
     marketsim policies
+    marketsim explore [--port N]     (the interactive explorer; needs the [viz] extra)
+    marketsim --version
 
 Exit codes: 0 success, 2 invalid input (every problem printed as ``FILE: dotted.path: message``).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -35,6 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="marketsim", description="Agent-based simulation of illicit drug markets.")
+    parser.add_argument("--version", action="version", version=f"marketsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="run one scenario and write timeseries.parquet, summary.json, scenario.toml")
@@ -52,8 +56,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("policies", help="list the registered enforcement policies")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE")
 
+    p = sub.add_parser("explore", help="serve the interactive explorer (SolaraViz) on http://127.0.0.1:PORT")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.set_defaults(handler=cmd_explore)
+
     _add_extra_commands(sub)
     return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def cmd_explore(args) -> int:
+    """Run ``solara run marketsim.app`` (production mode, no browser opened, no telemetry)."""
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("solara") is None:
+        raise ScenarioError(["explore: the explorer needs the viz extra: pip install -e '.[viz]'"])
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    print(f"marketsim explorer: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
+    cmd = [sys.executable, "-m", "solara", "run", "marketsim.app", "--host", args.host,
+           "--port", str(args.port), "--production", "--no-open"]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _add_extra_commands(sub) -> None:
