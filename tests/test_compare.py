@@ -12,7 +12,7 @@ import pytest
 
 from marketsim import DrugMarketModel, ScenarioError, load_scenario
 from marketsim.cli import main
-from marketsim.experiment import compare, run_replicate
+from marketsim.experiments.compare import compare, run_replicate
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = [str(ROOT / "scenarios" / f"{n}.toml") for n in ("baseline", "aggressive_interdiction", "targeted_deterrence")]

@@ -1,4 +1,4 @@
-"""Statistics of replicated comparisons against hand-computed values (marketsim.stats)."""
+"""Statistics of replicated comparisons against hand-computed values (marketsim.experiments.stats)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from marketsim.stats import (
+from marketsim.experiments.stats import (
     adequacy,
     comparison_table,
     mean_ci,

@@ -5,5 +5,15 @@ from .policies import Allocation, Observation, Policy, register, registry
 from .scenario import Scenario, ScenarioError, load_scenario
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):  # the experiment layer loads only when asked for (it imports pandas, Dask, matplotlib)
+    if name == "compare":
+        from .experiments.compare import compare
+
+        return compare
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["DrugMarketModel", "Scenario", "ScenarioError", "load_scenario", "Policy", "Allocation", "Observation",
-           "register", "registry", "__version__"]
+           "register", "registry", "compare", "__version__"]

@@ -90,7 +90,7 @@ def cmd_explore(args) -> int:
 
 def _add_extra_commands(sub) -> None:
     """Commands defined in other modules (compare, ...), when present."""
-    for modname in ("marketsim.experiment",):
+    for modname in ("marketsim.experiments.compare",):
         try:
             mod = importlib.import_module(modname)
         except ImportError:

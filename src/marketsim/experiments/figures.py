@@ -20,8 +20,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from .io import atomic_write_bytes
-from .metrics import COLUMNS
+from ..io import atomic_write_bytes
+from ..metrics import COLUMNS
 
 RC = {
     "svg.hashsalt": "marketsim",

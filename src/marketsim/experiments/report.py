@@ -13,7 +13,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from . import stats
 from .figures import FigureInfo, label, run_label
+from .outcomes import HEADLINE, KEY_METRICS
+from .specs import differing_parameters
 
 QUESTION = ("For the same enforcement budget, does aggressive interdiction or targeted deterrence give less "
             "violence, less corruption, and what market concentration?")
@@ -203,9 +206,7 @@ def _findings(table: pd.DataFrame, labels: list[str]) -> list[str]:
 
 def render(result, figs: list[FigureInfo], question: str | None = None, headline: list[str] | None = None,
            key_metrics: list[str] | None = None) -> tuple[str, str]:
-    """``(markdown, html)`` of the report for a :class:`marketsim.experiment.CompareResult`."""
-    from . import stats
-    from .experiment import HEADLINE, KEY_METRICS, _differing_parameters
+    """``(markdown, html)`` of the report for a :class:`marketsim.experiments.compare.CompareResult`."""
 
     headline = headline or HEADLINE
     key_metrics = key_metrics or KEY_METRICS
@@ -215,7 +216,7 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
     table = result.comparison
     runs = result.runs
     n = prov["replicates"]
-    diffs = _differing_parameters(specs)
+    diffs = differing_parameters(specs)
     doc = Doc()
     title = "Policy comparison: " + " vs ".join(labels)
     doc.h(1, title)
