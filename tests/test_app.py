@@ -6,7 +6,6 @@ import matplotlib
 import pytest
 
 from marketsim.app import DEFAULTS, AppModel, city_maps
-from marketsim.cli import main
 
 
 def test_app_model_from_controls_and_maps():
@@ -45,10 +44,3 @@ def test_page_component_builds():
     from marketsim import app
 
     assert app.Page is not None and callable(app.Page)
-
-
-def test_version(capsys):
-    from marketsim import __version__
-
-    assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"marketsim {__version__}"

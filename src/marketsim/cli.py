@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"marketsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("run", help="run one scenario and write timeseries.parquet, summary.json, scenario.toml")
+    p = sub.add_parser("run", help="run one scenario and write timeseries.parquet (+ .csv), summary.json, scenario.toml")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's 'seed')")
     p.add_argument("--steps", type=int, help="weeks to simulate (default: world.steps)")
@@ -129,7 +129,7 @@ def cmd_run(args) -> int:
         for k in HEADLINE:
             v = res.summary.get(k)
             print(f"  {k:<26} {v:>14,.3f}" if isinstance(v, float) else f"  {k:<26} {v}")
-        print(f"wrote {out}/timeseries.parquet, summary.json, scenario.toml")
+        print(f"wrote {out}/timeseries.parquet (+ .csv), summary.json, scenario.toml")
     return 0
 
 
