@@ -12,8 +12,12 @@ def __getattr__(name):  # the experiment layer loads only when asked for (it imp
         from .experiments.compare import compare
 
         return compare
+    if name == "sweep":
+        from .experiments.sweep import sweep
+
+        return sweep
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["DrugMarketModel", "Scenario", "ScenarioError", "load_scenario", "Policy", "Allocation", "Observation",
-           "register", "registry", "compare", "__version__"]
+           "register", "registry", "compare", "sweep", "__version__"]

@@ -12,14 +12,24 @@ Exit codes: 0 success, 2 invalid input (every problem printed as ``FILE: dotted.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import importlib.util
+import json
+import shlex
+import signal
 import sys
 from pathlib import Path
 
 from .scenario import ScenarioError, load_scenario
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that ``finally`` blocks clean up as for Ctrl-C."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="weeks to simulate (default: world.steps)")
     p.add_argument("--out", help="output folder (default: out/<scenario name>-seed<N>)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier marketsim output in --out (deletes only files marketsim wrote there)")
     _common(p)
 
     p = sub.add_parser("validate", help="check a scenario file; exit 2 listing every problem")
@@ -90,7 +102,7 @@ def cmd_explore(args) -> int:
 
 def _add_extra_commands(sub) -> None:
     """Commands defined in other modules (compare, ...), when present."""
-    for modname in ("marketsim.experiments.compare",):
+    for modname in ("marketsim.experiments.compare", "marketsim.experiments.sweep"):
         try:
             mod = importlib.import_module(modname)
         except ImportError:
@@ -118,12 +130,21 @@ def _overrides(args) -> list[str]:
 
 def cmd_run(args) -> int:
     from .metrics import HEADLINE
+    from .outdir import claim, safe_name
     from .runner import run_scenario, write_run
 
     sc = load_scenario(args.scenario, _overrides(args))
-    out = Path(args.out) if args.out else Path("out") / f"{sc.name}-seed{sc.seed}"
-    res = run_scenario(sc, seed=sc.seed, progress=not args.quiet and sys.stderr.isatty())
-    write_run(out, res)
+    out = Path(args.out) if args.out is not None else Path("out") / f"{safe_name(sc.name)}-seed{sc.seed}"
+    plan = hashlib.sha256(json.dumps([sc.model_dump(mode="json"), args.plugin], sort_keys=True).encode()).hexdigest()
+    command = shlex.join(["marketsim", *args.argv])
+    output = claim(out, "run", command, plan, inputs=[args.scenario], overwrite=args.overwrite, cmd="run")
+    try:
+        res = run_scenario(sc, seed=sc.seed, progress=not args.quiet and sys.stderr.isatty())
+        write_run(output.path, res)
+    except BaseException:
+        output.remove_if_unused()
+        raise
+    output.replace_files(["timeseries.parquet", "summary.json", "scenario.toml"])
     if not args.quiet:
         print(f"{sc.name}: policy={sc.enforcement.policy} seed={sc.seed} weeks={sc.world.steps}")
         for k in HEADLINE:
@@ -154,6 +175,10 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a bad flag (exit 2): return the code to Python callers too
         return int(exc.code or 0)
+    from .experiments.store import StoreError
+
+    args.argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
+    previous = _on_sigterm()
     try:
         _load_plugins(getattr(args, "plugin", []))
         handler = getattr(args, "handler", None) or {"run": cmd_run, "validate": cmd_validate,
@@ -163,6 +188,32 @@ def main(argv=None) -> int:
         for line in err.problems:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
+    except StoreError as err:
+        print(f"marketsim {args.command}: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (KeyboardInterrupt, Terminated) as exc:
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        if getattr(args, "resumable", False):
+            print(f"marketsim {args.command}: interrupted; every finished run is kept in {args.out}/store: "
+                  "resume with the same command", file=sys.stderr)
+        else:
+            print(f"marketsim {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return code
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm():
+    """SIGTERM (e.g. SLURM's end of walltime) stops like Ctrl-C; returns the handler it replaced."""
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
 
 
 if __name__ == "__main__":

@@ -42,12 +42,10 @@ comparison instead (exit 2, before any run).
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import shlex
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -62,9 +60,13 @@ from ..io import (
     atomic_write_text,
     staged_dir,
 )
-from ..scenario import Scenario, ScenarioError, parse_scenario, scenario_to_toml
+from ..outdir import claim, safe_name
+from ..scenario import Scenario, ScenarioError, scenario_to_toml
+from .clitools import add_store_args, report_failed, report_shard, store_flags
+from .execute import Task, execute
 from .outcomes import HEADLINE, ID_COLUMNS, KEY_METRICS, KINDS, METRICS
 from .specs import ScenarioSpec, differing_parameters, load_specs
+from .store import PlannedRun, RunStore, StoreError, plan_runs, run_id, sha256_json, shard_slice
 
 __all__ = ["compare", "run_replicate", "add_cli", "CompareResult", "default_map_steps"]
 
@@ -149,17 +151,6 @@ def run_replicate(scenario: dict, scenario_index: int, replicate: int, root_seed
             "summary": summary, "timeseries": ts, "maps": maps, "wall_s": time.perf_counter() - t0}
 
 
-def _warm_up(plugins: tuple[str, ...] = ()) -> bool:
-    """Compile (or load from numba's cache) every kernel once, before the runs fan out."""
-    small = ["world.width=10", "world.height=10", "world.users=50", "world.dealers=6", "world.organizations=2",
-             "world.hotspots=2", "world.district_size=5", "enforcement.officers=3", "world.steps=2",
-             "world.mesa_user_agents=false"]
-    for policy in ("none", "aggressive_interdiction", "targeted_deterrence"):
-        sc = parse_scenario({}, overrides=[*small, f"enforcement.policy={policy}"])
-        run_replicate(sc.model_dump(mode="json"), 0, 0, 0, None, plugins)
-    return True
-
-
 def initial_fingerprint(scenario: Scenario, root_seed: int, replicate: int = 0) -> str:
     """Hash of the world of ``replicate`` when the policy takes over (builds it and runs its burn-in)."""
     from ..model import DrugMarketModel
@@ -209,110 +200,68 @@ def _check_args(scenarios, replicates, workers, root_seed, steps, out, scheduler
 
 
 # ---------------------------------------------------------------------------- execution
-def _progress(total: int, enabled: bool | None):
-    from tqdm.auto import tqdm
+def _plan(specs: list[ScenarioSpec], replicates: int, root_seed: int, map_steps, plugins) -> tuple[dict, list]:
+    """What determines every run's result (hashed into the store's manifest) and each scenario's map weeks."""
+    maps = []
+    for sp in specs:
+        steps = sp.scenario.world.steps
+        maps.append(list(m for m in map_steps if m <= steps) if map_steps else list(default_map_steps(steps)))
+    plan = {"scenarios": [sha256_json(sp.scenario.model_dump(mode="json")) for sp in specs],
+            "labels": [sp.label for sp in specs], "root_seed": int(root_seed), "replicates": int(replicates),
+            "map_steps": maps, "plugins": list(plugins)}
+    return plan, maps
 
-    return tqdm(total=total, desc="runs", unit="run", disable=(None if enabled is None else not enabled),
-                file=sys.stderr, dynamic_ncols=True)
 
-
-def _tasks(specs: list[ScenarioSpec], replicates: int, map_steps) -> list[tuple[int, int, tuple | None]]:
-    """(scenario index, replicate, map steps) for every run, replicate-major."""
+def _tasks(specs, runs: list[PlannedRun], root_seed: int, maps, plugins) -> list[Task]:
     out = []
-    for r in range(replicates):
-        for i, sp in enumerate(specs):
-            ms = None
-            if r == 0:
-                steps = sp.scenario.world.steps
-                ms = tuple(m for m in map_steps if m <= steps) if map_steps else default_map_steps(steps)
-            out.append((i, r, ms))
+    for run in runs:
+        sp = specs[run.point]
+        ms = tuple(maps[run.point]) if run.replicate == 0 else None
+        sd = sp.scenario.model_dump(mode="json")
+        row = {"run_id": run.run_id, "scenario": sp.label, "scenario_index": run.point, "replicate": run.replicate,
+               "root_seed": int(root_seed), "spawn_key": run.replicate, "scenario_sha256": sha256_json(sd),
+               "steps": int(sp.scenario.world.steps)}
+        out.append(Task(run, run_replicate, (sd, run.point, run.replicate, root_seed, ms, plugins), row))
     return out
 
 
-class RunFailed(RuntimeError):
-    pass
-
-
-def _run_in_process(specs, tasks, root_seed, plugins, progress) -> list[dict]:
-    results = []
-    with _progress(len(tasks), progress) as bar:
-        for i, r, ms in tasks:
-            try:
-                results.append(run_replicate(specs[i].scenario.model_dump(mode="json"), i, r, root_seed, ms, plugins))
-            except Exception as exc:
-                raise RunFailed(f"{specs[i].label} replicate {r}: {type(exc).__name__}: {exc}") from exc
-            bar.update(1)
-    return results
-
-
-def _run_dask(specs, tasks, root_seed, plugins, workers, scheduler, progress) -> tuple[list[dict], str]:
-    from distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler:
-        client = Client(scheduler)
-        where = f"Dask scheduler {scheduler}"
-    else:
-        env = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "OPENBLAS_NUM_THREADS": "1"}
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR, env=env)
-        client = Client(cluster)
-        where = f"Dask LocalCluster, {workers} worker processes x 1 thread"
-    token = uuid.uuid4().hex[:10]
-    results = []
-    futures = []
-    try:
-        # one worker compiles the numba kernels (or loads them from the cache) before the others start
-        client.submit(_warm_up, plugins, key=f"warmup-{token}", pure=False).result()
-        index = {}
-        for i, r, ms in tasks:
-            fut = client.submit(run_replicate, specs[i].scenario.model_dump(mode="json"), i, r, root_seed, ms,
-                                plugins, key=f"run-{i}-{r}-{token}", pure=False)
-            index[fut.key] = (i, r)
-            futures.append(fut)
-        with _progress(len(futures), progress) as bar:
-            for fut in as_completed(futures):
-                i, r = index[fut.key]
-                try:
-                    res = fut.result()
-                except Exception as exc:
-                    raise RunFailed(f"{specs[i].label} replicate {r}: {type(exc).__name__}: {exc}") from exc
-                results.append(res)
-                fut.release()
-                bar.update(1)
-    finally:
-        for fut in futures:
-            fut.cancel()
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return results, where
+def _record(task: Task, res: dict):
+    ts = res["timeseries"].copy()
+    ts.insert(0, "replicate", task.run.replicate)
+    ts.insert(0, "scenario_index", task.run.point)
+    ts.insert(0, "scenario", task.row["scenario"])
+    metrics = {"initial_world_sha256": res["fingerprint"], "steps": int(res["summary"].get("steps", 0)),
+               "wall_s": float(res["wall_s"])}
+    metrics.update({m: float(res["summary"].get(m, np.nan)) for m in METRICS})
+    return metrics, ts, res.get("maps")
 
 
 # ---------------------------------------------------------------------------- assembly
-def _assemble(specs, results, root_seed):
-    results = sorted(results, key=lambda d: (d["scenario_index"], d["replicate"]))
-    rows, frames, maps = [], [], {}
-    for res in results:
-        sp = specs[res["scenario_index"]]
-        row = {"scenario": sp.label, "scenario_index": res["scenario_index"], "replicate": res["replicate"],
-               "root_seed": int(root_seed), "spawn_key": res["replicate"],
-               "initial_world_sha256": res["fingerprint"], "steps": int(res["summary"].get("steps", 0))}
-        row.update({m: res["summary"].get(m, np.nan) for m in METRICS})
-        rows.append(row)
-        ts = res["timeseries"].copy()
-        ts.insert(0, "replicate", res["replicate"])
-        ts.insert(0, "scenario_index", res["scenario_index"])
-        ts.insert(0, "scenario", sp.label)
-        frames.append(ts)
-        if res.get("maps"):
-            maps[sp.label] = res["maps"]
-    runs = pd.DataFrame(rows, columns=ID_COLUMNS + METRICS)
+RUN_COLUMNS = ID_COLUMNS + ["scenario_sha256", "status", "error"] + METRICS
+
+
+def _assemble(store: RunStore, specs, replicates: int):
+    """The tables from the store, in (scenario, replicate) order whatever order the runs finished in."""
+    order = [run_id(i, r) for i in range(len(specs)) for r in range(replicates)]
+    parts = store.runs_table(order)
+    for c in RUN_COLUMNS:
+        if c not in parts:
+            parts[c] = np.nan
+    runs = parts[RUN_COLUMNS].copy()
+    runs["initial_world_sha256"] = runs["initial_world_sha256"].fillna("").astype(str)
+    runs["error"] = runs["error"].fillna("").astype(str)
+    for c in ("scenario_index", "replicate", "root_seed", "spawn_key", "steps"):
+        runs[c] = runs[c].astype("int64")
     for c in METRICS:
         runs[c] = runs[c].astype(float)
-    tseries = pd.concat(frames, ignore_index=True)
-    return runs, tseries, maps
+    run_wall = float(parts["wall_s"].fillna(0).sum()) if "wall_s" in parts else 0.0
+    tseries = store.timeseries_table(order)
+    maps = {}
+    for i, sp in enumerate(specs):
+        m = store.maps(run_id(i, 0))
+        if m:
+            maps[sp.label] = m
+    return runs, tseries, maps, run_wall
 
 
 def _world_check(runs: pd.DataFrame, specs) -> dict:
@@ -348,7 +297,8 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
             scheduler: str | None = None, *, map_steps: list[int] | None = None, ci: str = "t",
             require_same_world: bool = False, plugins: list[str] | tuple[str, ...] = (),
             progress: bool | None = None, command: str | None = None, question: str | None = None,
-            figures: bool = True, return_result: bool = False):
+            figures: bool = True, return_result: bool = False, overwrite: bool = False,
+            shard: tuple[int, int] | None = None, collect: bool = False):
     """Run ``replicates`` replicates of every scenario with common random numbers and write the
     comparison into ``out``; return ``out`` (a Path), or a :class:`CompareResult` with
     ``return_result=True``.
@@ -362,8 +312,17 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
     ``figures=False`` skips the figures (quick looks; the report then has none). ``question``
     replaces the report's default statement of the question.
 
+    Every finished run goes into ``out/store`` at once; calling again with the same arguments
+    resumes (computes only the runs not yet in the store; the tables are the same as without the
+    interruption). A run that raises is recorded as failed and the others go on
+    (``result.provenance["runs_failed"]``). ``shard=(i, n)`` runs only slice ``i`` (0-based) of ``n``
+    into the store and returns a :class:`ShardResult`; ``collect=True`` runs nothing and builds the
+    tables once every run is in the store. ``overwrite`` replaces an earlier marketsim output in
+    ``out`` (only files marketsim wrote are deleted).
+
     Raises :class:`ScenarioError` (every problem, ``FILE: dotted.path: message``) before anything is
-    run or written when the input is invalid.
+    run or written when the input is invalid or ``out`` is not a folder marketsim may write into;
+    :class:`~marketsim.experiments.store.StoreError` when another process writes ``out``.
     """
     t_start = time.perf_counter()
     scenarios = list(scenarios) if not isinstance(scenarios, (str, Path, Scenario)) else [scenarios]
@@ -391,38 +350,73 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
             raise ScenarioError([f"{sp.source}: (world): initial world differs from {specs[0].source}'s with the "
                                  f"same seed, so runs are not paired on one world (--require-same-world); "
                                  f"differing parameters: {', '.join(k for k, _ in diffs) or '?'}" for sp in bad])
-    out = Path(out)
-    tasks = _tasks(specs, replicates, sorted(set(map_steps)) if map_steps else None)
+    if command is None:
+        command = "python: marketsim.compare(" + ", ".join(
+            [repr([sp.source for sp in specs]), f"replicates={replicates}", f"workers={workers}",
+             f"root_seed={root_seed}", f"steps={steps}", f"overrides={list(overrides or [])!r}",
+             f"out={str(out)!r}"]) + ")"
+    plan, maps_plan = _plan(specs, replicates, root_seed, sorted(set(map_steps)) if map_steps else None, plugins)
+    manifest = RunStore.make_manifest("compare", plan, len(specs), replicates)
+    inputs = [sp.source for sp in specs if not sp.source.startswith("<")]
+    output = claim(out, "compare", command, manifest["plan_sha256"], inputs=inputs, overwrite=overwrite,
+                   cmd="compare", exclusive=shard is None)
+    out = output.path
+    store = RunStore(output.store)
+    try:
+        with store.locked(shard):
+            store.check_or_write_manifest(manifest)
+            planned = plan_runs(len(specs), replicates)
+            mine = planned if shard is None else shard_slice(planned, *shard)
+            done = store.finished()
+            pending = [] if collect else [r for r in mine if r.run_id not in done]
+            ex = execute(store, _tasks(specs, pending, root_seed, maps_plan, plugins), _record, workers=workers,
+                         scheduler=scheduler, progress=progress, plugins=plugins,
+                         already=len(mine) - len(pending), planned=len(mine))
+            if ex.done or ex.failed or done:
+                output.forget_created()
+            if shard is not None:
+                return ShardResult(out, len(mine), len(mine) - len(pending), ex.done, ex.failed, ex.failures)
+            status = store.status()
+            missing = [r.run_id for r in planned if r.run_id not in status]
+            if missing:
+                raise StoreError(f"{out}: {len(missing)} of {len(planned)} runs are not in the store yet "
+                                 f"(e.g. {missing[0]}): run the missing shards, or the command without --shard/"
+                                 "--collect, then --collect")
+            runs, tseries, maps, run_wall_sum = _assemble(store, specs, replicates)
+            result = _aggregate(output, specs, runs, tseries, maps, run_wall_sum, ex, t_start, command, root_seed,
+                                replicates, ci, workers, overrides, steps, plugins, require_same_world, question,
+                                figures)
+    except BaseException:
+        output.remove_if_unused()
+        raise
+    return result if return_result else out
 
-    t_runs = time.perf_counter()
-    if workers == 1 and not scheduler:
-        results = _run_in_process(specs, tasks, root_seed, plugins, progress)
-        where = "in-process (--workers 1)"
-    else:
-        results, where = _run_dask(specs, tasks, root_seed, plugins, workers, scheduler, progress)
-    runs_wall = time.perf_counter() - t_runs
 
-    runs, tseries, maps = _assemble(specs, results, root_seed)
-    world = _world_check(runs, specs)
-    if require_same_world and not world["all_identical"]:  # pragma: no cover - caught up-front above
+def _aggregate(output, specs, runs, tseries, maps, run_wall_sum, ex, t_start, command, root_seed, replicates, ci,
+               workers, overrides, steps, plugins, require_same_world, question, figures) -> CompareResult:
+    """Tables, figures, report and provenance from the store's runs (the only step at the end)."""
+    out = output.path
+    ok = runs[runs["status"] == "ok"]
+    failed = runs[runs["status"] != "ok"]
+    if ok.empty:
+        atomic_write_parquet(out / "runs.parquet", runs)
+        output.replace_files({"runs.parquet"})
+        raise StoreError(f"{out}: every run failed (first: {failed['error'].iloc[0]}); tracebacks in "
+                         f"{out}/store/failed/, runs.parquet lists them")
+    world = _world_check(ok, specs)
+    if require_same_world and not world["all_identical"]:  # pragma: no cover - caught up-front
         raise ScenarioError([f"compare: (world): initial worlds differ in "
                              f"{world['replicates'] - world['replicates_identical']} replicates"])
     if not world["all_identical"]:
         print(f"warning: scenario(s) {', '.join(world['scenarios_with_other_worlds'])} start from a different "
               f"initial world than {specs[0].label} (same seeds, different parameters): differences mix the "
               "policy with the world", file=sys.stderr)
-
     from . import figures as figs_mod
     from . import report, stats
 
     labels = [sp.label for sp in specs]
-    table = stats.comparison_table(runs, METRICS, labels, method=ci, kinds=KINDS)
-    adequacy = stats.adequacy(runs, KEY_METRICS, labels)
-    if command is None:
-        command = "python: marketsim.experiments.compare(" + ", ".join(
-            [repr([sp.source for sp in specs]), f"replicates={replicates}", f"workers={workers}",
-             f"root_seed={root_seed}", f"steps={steps}", f"overrides={list(overrides or [])!r}",
-             f"out={str(out)!r}"]) + ")"
+    table = stats.comparison_table(ok, METRICS, labels, method=ci, kinds=KINDS)
+    adequacy = stats.adequacy(ok, KEY_METRICS, labels)
     provenance = {
         "command": command,
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
@@ -431,10 +425,16 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
         "replicates": int(replicates),
         "confidence": stats.CONFIDENCE,
         "ci_method": ci,
-        "executor": where,
+        "executor": ex.where,
         "workers": int(workers),
-        "wall_s_runs": round(runs_wall, 2),
-        "run_wall_s_sum": round(float(sum(r["wall_s"] for r in results)), 2),
+        "wall_s_runs": round(ex.wall_s, 2),
+        "run_wall_s_sum": round(run_wall_sum, 2),
+        "runs_planned": int(len(runs)),
+        "runs_computed_now": int(ex.done + ex.failed),
+        "runs_failed": int(len(failed)),
+        "failed_runs": [{"scenario": r.scenario, "replicate": int(r.replicate), "error": r.error}
+                        for r in failed.itertuples()],
+        "store": "store/ (one Parquet part per run; rerun the same command to resume)",
         "versions": _versions(),
         "overrides": list(overrides or []),
         "steps_override": steps,
@@ -455,8 +455,8 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
         atomic_write_bytes(tmp / "comparison.csv", table.to_csv(index=False, float_format="%.10g").encode())
         atomic_write_bytes(tmp / "adequacy.csv", adequacy.to_csv(index=False, float_format="%.10g").encode())
         for sp in specs:
-            atomic_write_text(tmp / "scenarios" / f"{_safe(sp.label)}.toml", scenario_to_toml(sp.scenario))
-        figs = figs_mod.make_all(tmp / "figures", runs, tseries, table, adequacy, maps, labels,
+            atomic_write_text(tmp / "scenarios" / f"{safe_name(sp.label)}.toml", scenario_to_toml(sp.scenario))
+        figs = figs_mod.make_all(tmp / "figures", ok, tseries, table, adequacy, maps, labels,
                                  headline=HEADLINE, key_metrics=KEY_METRICS) if figures else []
         provenance["figures"] = [f.as_dict() for f in figs]
         provenance["wall_s_total"] = round(time.perf_counter() - t_start, 2)
@@ -465,22 +465,24 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
         atomic_write_text(tmp / "report.html", html)
         atomic_write_json(tmp / "compare.json", provenance)
         written = {p.relative_to(tmp) for p in tmp.rglob("*") if p.is_file()}
-    _remove_stale(out, written)
-    return result if return_result else out
+    output.replace_files(written)
+    return result
+
+
+@dataclass
+class ShardResult:
+    """What one ``--shard I/N`` did (no tables: ``--collect`` builds them)."""
+
+    out: Path
+    runs: int
+    already: int
+    done: int
+    failed: int
+    failures: list[str]
 
 
 def _safe(label: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
-
-
-def _remove_stale(out: Path, written: set[Path]) -> None:
-    """Figures and scenario files left by an earlier comparison into the same folder."""
-    for sub in ("figures", "scenarios"):
-        d = out / sub
-        if d.is_dir():
-            for p in d.iterdir():
-                if p.is_file() and p.relative_to(out) not in written:
-                    p.unlink()
 
 
 # ---------------------------------------------------------------------------- command line
@@ -517,8 +519,9 @@ def add_cli(subparsers, common) -> None:
     p.add_argument("--require-same-world", action="store_true",
                    help="refuse (exit 2) scenarios whose initial worlds differ for the same seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar or table")
+    add_store_args(p)
     common(p)
-    p.set_defaults(handler=cmd_compare)
+    p.set_defaults(handler=cmd_compare, resumable=True)
 
 
 def _command_line(args) -> str:
@@ -541,23 +544,24 @@ def _command_line(args) -> str:
         parts += ["--ci", args.ci]
     if args.require_same_world:
         parts.append("--require-same-world")
+    parts += store_flags(args)
     parts += ["--out", args.out]
     return shlex.join(parts)
 
 
 def cmd_compare(args) -> int:
-    try:
-        res = compare(args.scenarios, replicates=args.replicates, workers=args.workers, root_seed=args.seed,
-                      steps=args.steps, overrides=args.overrides, out=args.out, scheduler=args.scheduler,
-                      map_steps=args.map_steps, ci=args.ci, require_same_world=args.require_same_world,
-                      plugins=args.plugin, progress=False if args.quiet else None,
-                      command=_command_line(args), return_result=True)
-    except RunFailed as exc:
-        print(f"marketsim compare: a run failed: {exc}", file=sys.stderr)
-        return 1
+    res = compare(args.scenarios, replicates=args.replicates, workers=args.workers, root_seed=args.seed,
+                  steps=args.steps, overrides=args.overrides, out=args.out, scheduler=args.scheduler,
+                  map_steps=args.map_steps, ci=args.ci, require_same_world=args.require_same_world,
+                  plugins=args.plugin, progress=False if args.quiet else None,
+                  command=_command_line(args), return_result=True, overwrite=args.overwrite, shard=args.shard,
+                  collect=args.collect)
+    if isinstance(res, ShardResult):
+        return report_shard("compare", res)
     if not args.quiet:
         _print_table(res)
-    return 0
+    failed = [f"{f['scenario']} replicate {f['replicate']}: {f['error']}" for f in res.provenance["failed_runs"]]
+    return report_failed("compare", res.out, failed)
 
 
 def _print_table(res: CompareResult) -> None:

@@ -223,6 +223,12 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
     doc.p(f"{len(labels)} scenarios × {n} replicates, common random numbers (root seed {prov['root_seed']}). "
           f"Created {prov['created_utc']} UTC by `{prov['command']}`.")
 
+    if prov.get("runs_failed"):
+        doc.p(f"**{prov['runs_failed']} of {prov['runs_planned']} runs failed** and are left out of every table and "
+              "figure (errors and tracebacks in `store/failed/`; rerunning the same command tries them again): "
+              + "; ".join(f"{f['scenario']} replicate {f['replicate']}: `{f['error']}`"
+                          for f in prov.get("failed_runs", [])[:20]) + ".")
+
     doc.h(2, "Question")
     doc.p(question or _question(specs, diffs))
 
