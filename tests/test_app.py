@@ -5,7 +5,7 @@ import inspect
 import matplotlib
 import pytest
 
-from marketsim.app import DEFAULTS, AppModel, city_maps
+from marketsim.app import DEFAULTS, PLOTS, AppModel, city_maps, metric_plots
 
 
 def test_app_model_from_controls_and_maps():
@@ -23,6 +23,10 @@ def test_app_model_from_controls_and_maps():
     assert "week 5" in fig._suptitle.get_text()
     assert all(ax.get_xlabel() == "x (blocks)" for ax in fig.axes if ax.get_title())
     assert len(m.datacollector.get_model_vars_dataframe()) == 5
+    plots = metric_plots(m)
+    drawn = [ax for ax in plots.axes if ax.get_visible()]
+    assert len(drawn) == len(PLOTS) >= 4
+    assert all(ax.get_xlabel() == "week" and len(ax.lines[0].get_xdata()) == 5 for ax in drawn)
 
 
 def test_model_takes_kwargs_and_session_settings():

@@ -152,24 +152,49 @@ PLOTS: list[tuple[list[str], str]] = [
 ]
 
 
-def _labelled(ylabel: str):
-    def post_process(ax):
-        ax.set_title(f"{ylabel}, by week (step = week)", fontsize=10)
-        ax.set_ylabel(ylabel)
-        ax.set_ylim(bottom=0)
-    return post_process
+def metric_plots(model: DrugMarketModel, figsize=(10, 5.4)) -> Figure:
+    """The weekly metrics so far, one panel per entry of :data:`PLOTS` (one figure: drawing one
+    figure with fixed margins is several times cheaper than one figure per plot)."""
+    df = model.datacollector.get_model_vars_dataframe()
+    weeks = np.arange(1, len(df) + 1)
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(2, 3, gridspec_kw={"left": 0.07, "right": 0.98, "bottom": 0.1, "top": 0.9,
+                                           "wspace": 0.32, "hspace": 0.5}).ravel()
+    for ax, (measures, ylabel) in zip(axes, PLOTS):
+        for i, m in enumerate(measures):
+            ax.plot(weeks, df[m].to_numpy(float) if len(df) else [], color=f"C{i}", lw=1.3,
+                    label=m.replace("_", " "))
+        ax.set_title(ylabel, fontsize=9)
+        ax.set_xlabel("week", fontsize=8)
+        ax.set_xlim(0, max(10, len(df)))
+        ax.set_ylim(bottom=0, top=None if len(df) else 1)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        if len(measures) > 1:
+            ax.legend(fontsize=7, loc="upper left", frameon=False)
+    for ax in axes[len(PLOTS):]:
+        ax.set_visible(False)
+    fig.suptitle(f"week by week since the policy took over (week {model.steps})", fontsize=10)
+    return fig
 
 
 # ----------------------------------------------------------------------------- page
 def _build_page():
     import solara
-    from mesa.visualization import SolaraViz, make_plot_component
+    from mesa.visualization import SolaraViz
     from mesa.visualization.utils import update_counter
 
     @solara.component
     def Maps(model):
         update_counter.get()
         fig = solara.use_memo(lambda: city_maps(model), dependencies=[model, model.steps])
+        with solara.Card(style={"max-width": "1000px"}):
+            solara.FigureMatplotlib(fig, format="png", dependencies=[model, model.steps])
+
+    @solara.component
+    def Plots(model):
+        update_counter.get()
+        fig = solara.use_memo(lambda: metric_plots(model), dependencies=[model, model.steps])
         with solara.Card(style={"max-width": "1000px"}):
             solara.FigureMatplotlib(fig, format="png", dependencies=[model, model.steps])
 
@@ -208,16 +233,17 @@ def _build_page():
         solara.Text("Changing a control builds a new city: the market settles first, then the "
                     "policy takes over at week 0. One step is one week.")
 
-    plots = [make_plot_component(measures, post_process=_labelled(label)) for measures, label in PLOTS]
-
     @solara.component
     def Page():
         # One model class and one model per browser session (solara renders Page once per session).
         model_class = solara.use_memo(lambda: type("AppModel", (AppModel,), {"settings": dict(DEFAULTS)}), [])
         model = solara.use_reactive(solara.use_memo(lambda: model_class(), []))
+        # SolaraViz: app bar, side bar, Step / Play / Reset, Mesa's step counter; the maps and the
+        # plots sit full width in the main area (SolaraViz's grid would give each half a row)
+        SolaraViz(model, components=[], name="marketsim explorer", play_interval=50)
         with solara.Column(style={"width": "100%"}):
-            Maps(model.value)  # full width above SolaraViz's grid of plots (two per row)
-            SolaraViz(model, components=plots, name="marketsim explorer", play_interval=50)
+            Maps(model.value)
+            Plots(model.value)
         with solara.Sidebar():  # below SolaraViz's own cards (step / play / reset come first)
             with solara.Card("City and policy"):
                 WeekInfo(model.value)
