@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -16,8 +18,8 @@
 #
 # For each number of officers, `compare` runs aggressive interdiction and targeted deterrence
 # with common random numbers, and we plot the paired difference TD - AI with its 95% CI.
-# (A full sweep with sensitivity indices is `marketsim sweep`, once available; this scan only
-# needs `compare`.) `MARKETSIM_NB_SMALL=1` runs a small, short version (what the tests do).
+# (For many parameters at once, with sensitivity indices, use `marketsim sweep` / `marketsim.sweep`;
+# this scan of one parameter only needs `compare`, and its paired differences.) `MARKETSIM_NB_SMALL=1` runs a small, short version (what the tests do).
 
 # %%
 import os
