@@ -145,7 +145,7 @@ class Doc:
 
 
 CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
 line-height:1.45;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 table{border-collapse:collapse;font-size:.88em;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .5em;
@@ -154,7 +154,7 @@ vertical-align:top}th{background:#f4f4f4}td.num,th.num{text-align:right;white-sp
 figcaption{font-size:.9em;color:#444}code{background:#f4f4f4;padding:0 .2em}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
 .note{background:#fff6e0;border-left:4px solid #e0a000;padding:.5em .8em}
-td{white-space:normal}td.num{white-space:nowrap;font-size:.95em}
+td.num{white-space:normal}
 """
 
 
@@ -205,13 +205,12 @@ def _clause(metric: str, r) -> str:
     up = d > 0
     near, far = sorted([abs(lo), abs(hi)])
     pct = f", {r['diff_pct']:+.0f}%" if np.isfinite(r["diff_pct"]) else ""
+    lo_num = f"{100 * near:.2g}" if metric.endswith("_share") else fmt(near)
     if _kind(metric) == "count":
         word = "more" if up else "fewer"
-        return (f"{_amount(metric, d)} {word} {name} (95% CI {_amount(metric, near)} to "
-                f"{_amount(metric, far)} {word}{pct})")
+        return f"{_amount(metric, d)} {word} {name} (95% CI {lo_num} to {_amount(metric, far)} {word}{pct})"
     word = "higher" if up else "lower"
-    return (f"{name} {word} by {_amount(metric, d)} (95% CI {_amount(metric, near)} to "
-            f"{_amount(metric, far)}{pct})")
+    return f"{name} {word} by {_amount(metric, d)} (95% CI {lo_num} to {_amount(metric, far)}{pct})"
 
 
 def _kind(metric: str) -> str:
@@ -395,8 +394,9 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
             for a_, b_ in order:
                 r = sub[(sub["a"] == a_) & (sub["b"] == b_)].iloc[0]
                 pct = f" ({r['diff_pct']:+.0f}%)" if np.isfinite(r["diff_pct"]) else ""
-                row.append(f"{_signed(r['diff'])}{pct} [{_signed(r['diff_ci_low'])}, {_signed(r['diff_ci_high'])}]"
-                           f" p {_p(r['p_value'])}")
+                nb = "\u00a0"  # keep each part on one line; the cell wraps between parts
+                row.append(f"{_signed(r['diff'])}{pct.replace(' ', nb)} "
+                           f"[{_signed(r['diff_ci_low'])},{nb}{_signed(r['diff_ci_high'])}] p{nb}{_p(r['p_value'])}")
             rows.append(row)
         doc.table(["metric", *[f"{a_} − {b_}" for a_, b_ in order]], rows)
 

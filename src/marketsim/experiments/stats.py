@@ -243,14 +243,17 @@ def pair_order(scenarios: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
+MAX_PCT = 1000.0
+
+
 def pairwise_table(runs: pd.DataFrame, metrics: list[str], scenarios: list[str] | None = None,
                    pairs: list[tuple[str, str]] | None = None, scenario_col: str = "scenario",
                    replicate_col: str = "replicate", confidence: float = CONFIDENCE, method: str = "t") -> pd.DataFrame:
     """Paired differences ``a - b`` for every pair of scenarios (default :func:`pair_order`).
 
     Columns: metric, a, b, n, diff, diff_ci_low, diff_ci_high, p_value, b_mean, b_ci_low, b_ci_high,
-    diff_pct (NaN when ``b``'s interval includes 0 or its mean is 0: a percentage of a reference that
-    may be zero means nothing).
+    diff_pct (NaN when ``b``'s interval includes 0 or its mean is 0, or when the change is beyond
+    +-1000%: a percentage of a reference that is (nearly) zero means nothing).
     """
     if scenarios is None:
         scenarios = list(dict.fromkeys(runs[scenario_col]))
@@ -265,7 +268,8 @@ def pairwise_table(runs: pd.DataFrame, metrics: list[str], scenarios: list[str] 
             rows.append({"metric": metric, "a": a, "b": b, "n": d["n"], "diff": d["mean"], "diff_ci_low": d["ci_low"],
                          "diff_ci_high": d["ci_high"], "p_value": d["p_value"], "b_mean": ref["mean"],
                          "b_ci_low": ref["ci_low"], "b_ci_high": ref["ci_high"],
-                         "diff_pct": 100.0 * d["mean"] / abs(ref["mean"]) if meaningful else float("nan")})
+                         "diff_pct": pct if meaningful and abs(pct := 100.0 * d["mean"] / abs(ref["mean"])) <= MAX_PCT
+                         else float("nan")})
     return pd.DataFrame(rows)
 
 
