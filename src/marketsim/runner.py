@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_bytes, atomic_write_json, atomic_write_parquet, atomic_write_text, staged_dir
+from .io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_parquet,
+    atomic_write_text,
+    staged_dir,
+)
 from .model import DrugMarketModel
 from .scenario import Scenario, scenario_to_toml
 

@@ -321,7 +321,6 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
     doc.h(2, "Scenarios")
     rows = []
     for sp in specs:
-        w = sp.scenario.world
         rows.append([f"**{sp.label}**", f"`{sp.source}`", describe(sp.scenario)])
     doc.table(["scenario", "file", "as run (from the resolved parameters, overrides included)"], rows, ["l"] * 3)
     if diffs:
