@@ -30,7 +30,8 @@ def test_run_writes_three_files(tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "homicides" in printed and "hhi" in printed
-    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["scenario.toml", "summary.json", "timeseries.csv", "timeseries.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [".marketsim-output", "scenario.toml", "summary.json",
+                                                     "timeseries.csv", "timeseries.parquet"]
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert set(REQUIRED) <= set(ts.columns)
     assert list(ts.step) == list(range(1, 13))

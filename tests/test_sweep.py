@@ -47,7 +47,7 @@ def design_text(method="grid", params=None, extra="", steps=6, replicates=2, sam
 def grid_design(tmp_path_factory):
     d = tmp_path_factory.mktemp("design")
     p = d / "grid.toml"
-    p.write_text(design_text(steps=12))
+    p.write_text(design_text(steps=6))
     return p
 
 
@@ -122,6 +122,22 @@ def test_resume_after_killing_the_driver(grid_design, uninterrupted, tmp_path):
         assert (out / name).read_bytes() == (uninterrupted / name).read_bytes(), name
 
 
+def test_sigterm_exits_143_with_one_line(grid_design, tmp_path):
+    """SIGTERM (e.g. the end of a SLURM walltime) stops like Ctrl-C: exit 143, one line, no traceback."""
+    out = tmp_path / "term"
+    proc = _cli("sweep", grid_design, "--out", out, "--workers", "1", "--quiet")
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "store" / "runs").exists() and len(_parts(out)) >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "resume with the same command" in err and "Traceback" not in err
+    assert not any(p.name.endswith(".tmp") for p in out.rglob("*"))
+
+
 def test_ctrl_c_exits_130_and_resumes(grid_design, uninterrupted, tmp_path, monkeypatch, capsys):
     from marketsim.experiments import sweep as sweep_mod
 
@@ -144,20 +160,26 @@ def test_ctrl_c_exits_130_and_resumes(grid_design, uninterrupted, tmp_path, monk
     assert (out / "runs.parquet").read_bytes() == (uninterrupted / "runs.parquet").read_bytes()
 
 
-def test_two_shards_then_collect_and_two_workers_identical(grid_design, uninterrupted, tmp_path):
+def test_two_shards_in_parallel_then_collect(grid_design, uninterrupted, tmp_path):
     out = tmp_path / "sharded"
-    procs = [_cli("sweep", grid_design, "--out", out, "--shard", f"{i}/2", "--quiet") for i in range(2)]
+    procs = [_cli("sweep", grid_design, "--out", out, "--shard", f"{i}/2", "--workers", "1", "--quiet")
+             for i in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
         assert "6 runs in this slice" in err
     assert not (out / "runs.parquet").exists()
     assert main(["sweep", str(grid_design), "--out", str(out), "--collect", "--quiet"]) == 0
-    w2 = tmp_path / "w2"
-    assert main(["sweep", str(grid_design), "--out", str(w2), "--workers", "2", "--quiet"]) == 0
     for name in ("runs.parquet", "points.parquet", "runs.csv", "points.csv"):
         assert (out / name).read_bytes() == (uninterrupted / name).read_bytes(), name
+
+
+def test_two_workers_identical(grid_design, uninterrupted, tmp_path):
+    w2 = tmp_path / "w2"
+    assert main(["sweep", str(grid_design), "--out", str(w2), "--workers", "2", "--quiet"]) == 0
+    for name in ("runs.parquet", "points.parquet"):
         assert (w2 / name).read_bytes() == (uninterrupted / name).read_bytes(), name
+    assert "Dask LocalCluster, 2 worker processes" in (w2 / "report.md").read_text()
 
 
 def test_collect_refuses_an_incomplete_store(grid_design, tmp_path, capsys):
@@ -216,13 +238,13 @@ def test_morris_indices_equal_salib(tmp_path):
 
     design = tmp_path / "morris.toml"
     design.write_text(design_text("morris", {"enforcement.officers": "{low = 2, high = 10}",
-                                             "users.demand_mean": "{low = 0.5, high = 1.5}"}, samples=3, steps=6))
+                                             "users.demand_mean": "{low = 0.5, high = 1.5}"}, samples=2, steps=4))
     out = tmp_path / "m"
     assert main(["sweep", str(design), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     sens = pd.read_csv(out / "sensitivity.csv")
     problem = {"num_vars": 2, "names": ["enforcement.officers", "users.demand_mean"], "bounds": [[2, 10], [0.5, 1.5]]}
-    X = ms.sample(problem, 3, num_levels=4, seed=5)
-    assert len(pd.read_parquet(out / "points.parquet")) == len(X) == 9
+    X = ms.sample(problem, 2, num_levels=4, seed=5)
+    assert len(pd.read_parquet(out / "points.parquet")) == len(X) == 6
     for metric in ("arrests", "retail_price", "quantity_sold"):
         y = _point_means(out, metric)
         ref = ma.analyze(problem, X, y, num_levels=4, seed=5, num_resamples=200)
@@ -246,12 +268,12 @@ def test_sobol_with_policy_factor_equals_salib(tmp_path):
     design.write_text(design_text("sobol", {"enforcement.officers": "{low = 2, high = 10}",
                                             "users.demand_mean": "{low = 0.5, high = 1.5}",
                                             "enforcement.policy": '{values = ["none", "aggressive_interdiction"]}'},
-                                  samples=4, steps=5, replicates=1))
+                                  samples=2, steps=3, replicates=1))
     out = tmp_path / "s"
     assert main(["sweep", str(design), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     sens = pd.read_csv(out / "sensitivity.csv")
     problem = {"num_vars": 2, "names": ["enforcement.officers", "users.demand_mean"], "bounds": [[2, 10], [0.5, 1.5]]}
-    X = ss.sample(problem, 4, calc_second_order=False, seed=5)
+    X = ss.sample(problem, 2, calc_second_order=False, seed=5)
     runs = pd.read_parquet(out / "runs.parquet")
     assert len(runs) == len(X) * 2  # samples x policies
     wide = runs.groupby(["point"])["arrests"].mean().sort_index().to_numpy().reshape(len(X), 2)

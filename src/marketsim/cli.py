@@ -134,7 +134,7 @@ def cmd_run(args) -> int:
     from .runner import run_scenario, write_run
 
     sc = load_scenario(args.scenario, _overrides(args))
-    out = Path(args.out) if args.out is not None else Path("out") / f"{safe_name(sc.name)}-seed{sc.seed}"
+    out = args.out if args.out is not None else Path("out") / f"{safe_name(sc.name)}-seed{sc.seed}"
     plan = hashlib.sha256(json.dumps([sc.model_dump(mode="json"), args.plugin], sort_keys=True).encode()).hexdigest()
     command = shlex.join(["marketsim", *args.argv])
     output = claim(out, "run", command, plan, inputs=[args.scenario], overwrite=args.overwrite, cmd="run")

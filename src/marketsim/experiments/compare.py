@@ -2,6 +2,7 @@
 
     marketsim compare SCENARIO [SCENARIO ...] [--replicates N] [--workers K] [--seed ROOT]
                       [--steps N] [--set KEY=VALUE ...] [--out DIR] [--scheduler ADDRESS]
+                      [--overwrite] [--shard I/N | --collect]
 
 Every scenario is run ``N`` times. Replicate ``r`` of *every* scenario uses the same seed,
 ``numpy.random.SeedSequence(ROOT, spawn_key=(r,))`` (common random numbers), so scenarios that
@@ -13,9 +14,13 @@ Runs execute on Dask distributed: a ``LocalCluster`` of ``K`` single-threaded wo
 processes by default, or an existing cluster (``--scheduler tcp://host:8786``, e.g. a
 ``dask_jobqueue.SLURMCluster``); ``--workers 1`` runs everything in this process (debugging).
 
-Outputs in ``DIR`` (all written atomically: a failed comparison leaves nothing):
+Every finished run is written at once into ``DIR/store`` (:mod:`marketsim.experiments.store`);
+the same command again resumes (only missing runs are computed; identical tables). A run that
+raises is recorded as failed and the others go on (exit 1; the report lists it). ``DIR`` must be
+new, empty or an earlier marketsim output (:mod:`marketsim.outdir`). Outputs in ``DIR``, each
+written atomically and built from the store at the end:
 
-- ``runs.parquet``        one row per (scenario, replicate): seed, initial-world hash, run metrics
+- ``runs.parquet``        one row per (scenario, replicate): seed, initial-world hash, status, run metrics
 - ``timeseries.parquet``  every week of every run (scenario, replicate, step, metric columns)
 - ``comparison.csv``      per metric and scenario: mean and 95% CI; paired difference from the
                           first scenario with its 95% CI and a paired t-test p-value
@@ -24,6 +29,7 @@ Outputs in ``DIR`` (all written atomically: a failed comparison leaves nothing):
 - ``report.md``, ``report.html``  the write-up (:mod:`marketsim.experiments.report`)
 - ``compare.json``        provenance: command, seeds, package versions, resolved scenarios
 - ``scenarios/*.toml``    the fully resolved scenarios, to rerun any single run
+- ``store/``              the run store (one Parquet part per run), ``.marketsim-output`` the marker
 
 From Python::
 
@@ -415,8 +421,9 @@ def _aggregate(output, specs, runs, tseries, maps, run_wall_sum, ex, t_start, co
     from . import report, stats
 
     labels = [sp.label for sp in specs]
-    table = stats.comparison_table(ok, METRICS, labels, method=ci, kinds=KINDS)
-    adequacy = stats.adequacy(ok, KEY_METRICS, labels)
+    # failed runs stay in as missing values (NaN metrics), so a scenario whose runs all failed still has its rows
+    table = stats.comparison_table(runs, METRICS, labels, method=ci, kinds=KINDS)
+    adequacy = stats.adequacy(runs, KEY_METRICS, labels)
     provenance = {
         "command": command,
         "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
