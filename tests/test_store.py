@@ -124,3 +124,14 @@ def test_lock_and_shard_slices(tmp_path):
     slices = [shard_slice(runs, i, 4) for i in range(4)]
     assert sorted(r.run_id for s in slices for r in s) == sorted(r.run_id for r in runs)
     assert max(map(len, slices)) - min(map(len, slices)) <= 1
+
+
+def test_compare_shards_then_collect_equal_the_full_run(full, tmp_path, capsys):
+    out = tmp_path / "sh"
+    for i in range(2):
+        assert main([*_args(out), "--shard", f"{i}/2"]) == 0
+        assert not (out / "runs.parquet").exists()
+    assert "runs in this slice" in capsys.readouterr().err
+    assert main([*_args(out), "--collect"]) == 0
+    for name in ("runs.parquet", "timeseries.parquet", "comparison.csv"):
+        assert (out / name).read_bytes() == (full / name).read_bytes(), name

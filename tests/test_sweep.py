@@ -348,3 +348,16 @@ def test_not_utf8_design(tmp_path):
     with pytest.raises(ScenarioError) as exc:
         load_design(p)
     assert "not UTF-8" in str(exc.value)
+
+
+def test_grid_of_two_numeric_parameters_draws_heat_maps(tmp_path):
+    import marketsim
+
+    d = {"sweep": {"scenario": str(BASE), "method": "grid", "replicates": 1, "seed": 2, "steps": 2, "set": TINY},
+         "parameters": {"enforcement.officers": [2, 6], "users.demand_mean": [1.0, 1.5],
+                        "enforcement.policy": ["none", "aggressive_interdiction"]}}
+    tables = marketsim.sweep(d, out=tmp_path / "hm", workers=1, progress=False)
+    assert len(tables["points"]) == 8
+    for f in ("heatmap.png", "heatmap.svg", "response.png"):
+        assert (tmp_path / "hm" / "figures" / f).is_file(), f
+    assert "figures/heatmap.svg" in (tmp_path / "hm" / "report.html").read_text()
