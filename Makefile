@@ -7,14 +7,14 @@ BIN := $(VENV)/bin
 REPLICATES ?= 10
 WORKERS ?= 2
 
-.PHONY: demo test install lint docs bench clean
+.PHONY: demo test install lint docs bench clean explore notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,viz]"
+	$(BIN)/python -m pip install --quiet -e ".[test,viz,notebooks]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,6 +26,12 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+explore: install
+	$(BIN)/marketsim explore
+
+notebooks: install
+	$(BIN)/jupyter lab notebooks/
 
 lint: install
 	$(BIN)/python -m pip install --quiet ruff && $(BIN)/ruff check src tests benchmarks

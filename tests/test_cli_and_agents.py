@@ -31,8 +31,7 @@ def test_run_writes_its_files(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "homicides" in printed and "hhi" in printed
     assert sorted(p.name for p in out.iterdir()) == [".marketsim-output", "districts.parquet", "scenario.toml",
-                                                     "summary.json",
-                                                     "timeseries.parquet"]
+                                                     "summary.json", "timeseries.csv", "timeseries.parquet"]
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert set(REQUIRED) <= set(ts.columns)
     assert list(ts.step) == list(range(1, 13))

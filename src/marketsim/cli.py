@@ -3,6 +3,8 @@
     marketsim run SCENARIO [--seed N] [--steps N] [--set key=value ...] [--out DIR]
     marketsim validate SCENARIO [--set key=value ...]
     marketsim policies
+    marketsim explore [--port N]     (the interactive explorer; needs the [viz] extra)
+    marketsim --version
 
 Exit codes: 0 success, 1 a run failed, 2 invalid input (every problem printed as
 ``FILE: dotted.path: message``), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
@@ -14,6 +16,7 @@ import argparse
 import contextlib
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import shlex
@@ -49,9 +52,10 @@ PLUGIN_HELP = ("import and run your Python module MODULE first (its code runs wi
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="marketsim", description="Agent-based simulation of illicit drug markets.")
+    parser.add_argument("--version", action="version", version=f"marketsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("run", help="run one scenario and write timeseries.parquet, summary.json, scenario.toml")
+    p = sub.add_parser("run", help="run one scenario and write timeseries.parquet (+ .csv), summary.json, scenario.toml")
     p.add_argument("scenario", help="scenario TOML file")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's 'seed')")
     p.add_argument("--steps", type=int, help="weeks to simulate (default: world.steps)")
@@ -68,8 +72,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("policies", help="list the registered enforcement policies")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE", help=PLUGIN_HELP)
 
+    p = sub.add_parser("explore", help="serve the interactive explorer (SolaraViz) on http://127.0.0.1:PORT")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.set_defaults(handler=cmd_explore)
+
     _add_extra_commands(sub)
     return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def cmd_explore(args) -> int:
+    """Run ``solara run marketsim.app`` (production mode, no browser opened, no telemetry)."""
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("solara") is None:
+        raise ScenarioError(["explore: the explorer needs the viz extra: pip install -e '.[viz]'"])
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    print(f"marketsim explorer: http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
+    cmd = [sys.executable, "-m", "solara", "run", "marketsim.app", "--host", args.host,
+           "--port", str(args.port), "--production", "--no-open"]
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _add_extra_commands(sub) -> None:
@@ -151,7 +183,7 @@ def cmd_run(args) -> int:
         for k in HEADLINE:
             v = res.summary.get(k)
             print(f"  {k:<26} {v:>14,.3f}" if isinstance(v, float) else f"  {k:<26} {v}")
-        print(f"wrote {out}/timeseries.parquet, summary.json, scenario.toml")
+        print(f"wrote {out}/timeseries.parquet (+ .csv), summary.json, scenario.toml")
     return 0
 
 

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import atomic_write_json, atomic_write_parquet, atomic_write_text, staged_dir
+from .io import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_parquet,
+    atomic_write_text,
+    staged_dir,
+)
 from .model import DrugMarketModel
 from .scenario import Scenario, scenario_to_toml
 
@@ -69,11 +75,13 @@ def run_scenario(scenario: Scenario, seed=None, steps: int | None = None, progre
 
 
 def write_run(out_dir: str | Path, result: RunResult) -> Path:
-    """Write ``timeseries.parquet``, ``districts.parquet`` (when the result has them),
-    ``summary.json`` and ``scenario.toml`` into ``out_dir``, atomically."""
+    """Write ``timeseries.parquet`` (and a ``timeseries.csv`` copy for spreadsheets),
+    ``districts.parquet`` (when the result has them), ``summary.json`` and ``scenario.toml``
+    into ``out_dir``, atomically."""
     out_dir = Path(out_dir)
     with staged_dir(out_dir) as tmp:
         atomic_write_parquet(tmp / "timeseries.parquet", result.timeseries)
+        atomic_write_bytes(tmp / "timeseries.csv", result.timeseries.to_csv(index=False).encode())
         if result.districts is not None:
             atomic_write_parquet(tmp / "districts.parquet", result.districts)
         atomic_write_json(tmp / "summary.json", {"metrics": result.summary, "provenance": result.provenance(),

@@ -8,9 +8,10 @@ Nothing random is drawn except the horizontal jitter of strip plots, from a fixe
 
 from __future__ import annotations
 
+import base64
 import io
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -46,6 +47,12 @@ RC = {
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
 SMOOTH_WEEKS = 13
+#: Organisation colours for territory maps: tab10 first (the most distinct), then the light halves
+#: of tab20, then tab20b and tab20c: 60 colours before slots repeat one.
+ORG_COLOURS = np.vstack([np.asarray(matplotlib.colormaps["tab10"].colors),
+                         np.asarray(matplotlib.colormaps["tab20"].colors)[1::2],
+                         np.asarray(matplotlib.colormaps["tab20b"].colors),
+                         np.asarray(matplotlib.colormaps["tab20c"].colors)])
 JITTER_SEED = 0
 
 FAMILIES: dict[str, list[str]] = {
@@ -75,6 +82,14 @@ LABELS = {
 }
 
 
+def unit(metric: str) -> str:
+    """The y-axis label of a weekly series: what is counted per week, or the level's unit."""
+    kind = COLUMNS.get(metric, ("",))[0]
+    if kind == "count":
+        return f"{label(metric)} per week"
+    return label(metric)
+
+
 @dataclass
 class FigureInfo:
     id: str
@@ -82,9 +97,10 @@ class FigureInfo:
     caption: str
     png: str  # path relative to the comparison folder
     svg: str
+    png_base64: str = field(default="", repr=False)  # the PNG itself, for a self-contained report.html
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "png_base64"}
 
 
 def _compact(x: float, _pos=None) -> str:
@@ -152,7 +168,7 @@ def _bands(ts: pd.DataFrame, metric: str, smooth: int) -> pd.DataFrame:
     if smooth > 1:
         v = v.sort_values(["scenario", "replicate", "step"])
         v[metric] = v.groupby(["scenario", "replicate"], sort=False)[metric].transform(
-            lambda x: x.rolling(smooth, min_periods=1).mean())
+            lambda x: x.rolling(smooth, min_periods=smooth).mean())  # no value before a full window
     q = v.groupby(["scenario", "step"])[metric].quantile([0.1, 0.5, 0.9]).unstack()
     q.columns = ["q10", "q50", "q90"]
     return q.reset_index()
@@ -174,14 +190,16 @@ def timeseries_figure(ts: pd.DataFrame, metrics: list[str], labels: list[str], f
                 ax.plot(d["step"], d["q50"], color=col[s], linewidth=1.4, label=s)
             if m == "hhi":
                 for y, txt in ((1500, "moderately concentrated"), (2500, "highly concentrated")):
-                    ax.axhline(y, color="0.4", linestyle=":", linewidth=0.8)
-                    ax.annotate(txt, (0.01, y), xycoords=("axes fraction", "data"), fontsize=6.5, color="0.35",
-                                va="bottom")
+                    ax.axhline(y, color="0.4", linestyle=":", linewidth=0.8, zorder=1)
+                    ax.annotate(txt, (0.99, y), xycoords=("axes fraction", "data"), fontsize=6.5, color="0.25",
+                                va="bottom", ha="right", zorder=5, annotation_clip=False,
+                                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
             ax.set_title(label(m) + (f" per week ({smooth}-week moving mean)" if count else ""))
-            ax.set_xlabel("week")
+            ax.set_xlabel("week since the policy took over")
+            ax.set_ylabel(unit(m))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.yaxis.set_major_formatter(COMPACT)
-            ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))
+            ax.set_ylim(bottom=min(0, ax.get_ylim()[0]))  # counts and levels >= 0: from zero
         handles, names = axes[0].get_legend_handles_labels()
         fig.legend(handles, names, loc="outside lower center", ncols=len(labels), frameon=False)
         fig.suptitle(f"{family.capitalize()}: median and 10-90% band across replicates", fontsize=10)
@@ -213,8 +231,12 @@ def distributions_figure(runs: pd.DataFrame, metrics: list[str], labels: list[st
             ax.set_xticks(range(len(labels)), [_tick_name(s) for s in labels])
             ax.yaxis.set_major_formatter(COMPACT)
             ax.set_title(run_label(m, 32))
+            ax.set_ylabel(label(m), fontsize=7.5)
             ax.grid(axis="x", visible=False)
-        fig.suptitle("End-of-run values: one dot per replicate, box = quartiles, diamond = mean", fontsize=10)
+            if all(x.size == 0 or x.min() >= 0 for x in data):
+                ax.set_ylim(bottom=0)  # from zero: a truncated axis exaggerates gaps
+        fig.suptitle("Run-level values (counts: total over the run; levels: last-quarter mean): one dot per "
+                     "replicate, box = quartiles, diamond = mean", fontsize=10)
     return fig
 
 
@@ -222,41 +244,56 @@ def _short(s: str, n: int = 18) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def differences_figure(table: pd.DataFrame, metrics: list[str], labels: list[str]) -> Figure:
-    """Forest plot: paired difference from the first scenario, with its 95% CI, one panel per metric."""
-    others = labels[1:]
+def abbreviations(labels: list[str]) -> dict[str, str]:
+    """Short names for tick labels: initials of multi-word labels (targeted_deterrence -> TD), the
+    label itself when short; truncated labels if initials would collide."""
+    ab = {s: ("".join(w[0] for w in s.replace("-", "_").split("_") if w).upper() if len(s) > 10 and "_" in s
+              else s) for s in labels}
+    if len(set(ab.values())) < len(ab):
+        ab = {s: _short(s, 14) for s in labels}
+    return ab
+
+
+def differences_figure(pairs: pd.DataFrame, metrics: list[str], labels: list[str]) -> Figure:
+    """Forest plot: paired difference for every pair of scenarios (``stats.pairwise_table``), mean and
+    95% CI, one panel per metric; % of the second scenario's mean only where that mean is clearly
+    away from zero (otherwise the percentage is meaningless and is left out)."""
+    order = list(dict.fromkeys(zip(pairs["a"], pairs["b"])))
+    ab = abbreviations(labels)
+    key = "; ".join(f"{v} = {k}" for k, v in ab.items() if v != k)
     ncols = 3
     with matplotlib.rc_context(RC):
-        fig = _new(11, (0.45 * len(others) + 1.1) * -(-len(metrics) // ncols) + 0.5)
+        fig = _new(11, (0.45 * len(order) + 1.2) * -(-len(metrics) // ncols) + 0.5)
         axes = _grid(fig, len(metrics), ncols)
         col = colors(labels)
         for ax, m in zip(axes, metrics):
-            sub = table[table["metric"] == m].set_index("scenario")
-            ys = np.arange(len(others))[::-1]
-            for y, s in zip(ys, others):
-                r = sub.loc[s]
+            sub = pairs[pairs["metric"] == m]
+            ys = np.arange(len(order))[::-1]
+            for y, (a, b) in zip(ys, order):
+                r = sub[(sub["a"] == a) & (sub["b"] == b)].iloc[0]
                 lo, hi, d = r["diff_ci_low"], r["diff_ci_high"], r["diff"]
                 if np.isfinite(lo) and np.isfinite(hi):
-                    ax.plot([lo, hi], [y, y], color=col[s], linewidth=2, solid_capstyle="butt")
-                ax.plot([d], [y], "o", color=col[s], markersize=5, markeredgecolor="black", markeredgewidth=0.5)
+                    ax.plot([lo, hi], [y, y], color=col[a], linewidth=2, solid_capstyle="butt")
+                ax.plot([d], [y], "o", color=col[a], markersize=5, markeredgecolor=col[b], markeredgewidth=1.2)
                 pct = r["diff_pct"]
-                txt = (f"{pct:+.0f}%" if np.isfinite(pct) else "") + (f"  p{_p(r['p_value'])}"
-                                                                     if np.isfinite(r["p_value"]) else "")
+                txt = (f"{pct:+.0f}%" if np.isfinite(pct) else "ref≈0") + (
+                    f"  p{_p(r['p_value'])}" if np.isfinite(r["p_value"]) else "")
                 ax.annotate(txt, (1.0, y), xycoords=("axes fraction", "data"), xytext=(3, 0),
                             textcoords="offset points", va="center", fontsize=6.5, annotation_clip=False)
             ax.axvline(0, color="0.3", linewidth=0.8)
-            ax.set_yticks(ys, [_short(s, 24) for s in others])
-            ax.set_ylim(-0.7, len(others) - 0.3)
+            ax.set_yticks(ys, [f"{ab[a]} − {ab[b]}" for a, b in order], fontsize=7)
+            ax.set_ylim(-0.7, len(order) - 0.3)
             ax.set_title(run_label(m, 40))
+            ax.set_xlabel(f"difference ({label(m)})", fontsize=7)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
             ax.xaxis.set_major_formatter(COMPACT)
             ax.grid(axis="y", visible=False)
-            lo = np.nanmin(np.r_[sub.loc[others, "diff_ci_low"].to_numpy(float), 0.0])
-            hi = np.nanmax(np.r_[sub.loc[others, "diff_ci_high"].to_numpy(float), 0.0])
+            lo = np.nanmin(np.r_[sub["diff_ci_low"].to_numpy(float), 0.0])
+            hi = np.nanmax(np.r_[sub["diff_ci_high"].to_numpy(float), 0.0])
             pad = 0.08 * (hi - lo) if hi > lo else 1.0
             ax.set_xlim(lo - pad, hi + pad)
-        fig.suptitle(f"Paired difference from {labels[0]} (same seeds), mean and 95% CI; "
-                     f"% of {labels[0]}'s mean", fontsize=10)
+        fig.suptitle("Paired differences A − B for every pair (same seeds), mean and 95% CI; % of B's mean "
+                     "(\"ref≈0\": B's interval includes 0, no percentage)" + (f"\n{key}" if key else ""), fontsize=10)
     return fig
 
 
@@ -344,9 +381,9 @@ def maps_figure(maps: dict, labels: list[str], kind: str) -> Figure:
             cbar_label = "units sold per cell in the window (log scale)"
         elif kind == "territory":
             data = {s: list(maps[s]["control"]) for s in labels}
-            n_col = 20
-            base = matplotlib.colormaps["tab20"](np.arange(n_col))
-            cmap = ListedColormap(np.vstack([[0.95, 0.95, 0.95, 1.0], base]))
+            base = ORG_COLOURS
+            n_col = len(base)
+            cmap = ListedColormap(np.vstack([[0.95, 0.95, 0.95], base[:, :3]]))
             norm = BoundaryNorm(np.arange(-0.5, n_col + 1.5), cmap.N)
             data = {s: [np.where(a < 0, 0, (a % n_col) + 1) for a in v] for s, v in data.items()}
             cbar_label = None
@@ -357,9 +394,14 @@ def maps_figure(maps: dict, labels: list[str], kind: str) -> Figure:
             m = maps[s]
             for j in range(ncols):
                 ax = axes[i, j]
-                ax.set_xticks([])
-                ax.set_yticks([])
                 ax.grid(False)
+                ax.tick_params(labelsize=6, length=2)
+                if i < len(labels) - 1:  # coordinates (blocks) on the outer panels only
+                    ax.tick_params(labelbottom=False)
+                elif j == 0:
+                    ax.set_xlabel("x (blocks)", fontsize=7)
+                if j > 0:
+                    ax.tick_params(labelleft=False)
                 for sp in ax.spines.values():
                     sp.set_visible(True)
                     sp.set_linewidth(0.5)
@@ -369,10 +411,11 @@ def maps_figure(maps: dict, labels: list[str], kind: str) -> Figure:
                 a = data[s][j]
                 im = ax.imshow(a, cmap=cmap, norm=norm, origin="lower", interpolation="nearest",
                                extent=(0, m["width"], 0, m["height"]))
+                _scale_bar(ax, m["width"], m["height"])
                 a0, a1 = m["windows"][j]
                 ax.set_title(f"week {a1}" if kind == "territory" else f"weeks {a0}–{a1}", fontsize=8)
                 if j == 0:
-                    ax.set_ylabel(_short(s, 24), fontsize=8.5)
+                    ax.set_ylabel(f"{_short(s, 24)}\ny (blocks)", fontsize=8)
         if cbar_label and im is not None:
             cb = fig.colorbar(im, ax=axes, shrink=0.8, label=cbar_label)
             if kind == "violence":
@@ -386,6 +429,16 @@ def maps_figure(maps: dict, labels: list[str], kind: str) -> Figure:
     return fig
 
 
+def _scale_bar(ax, width: int, height: int) -> None:
+    """A bar of about a fifth of the map's width, labelled in blocks (one cell = one street block)."""
+    n = max(1, int(round(width / 5 / 5)) * 5)
+    x0, y0 = 0.05 * width, 0.06 * height
+    ax.plot([x0, x0 + n], [y0, y0], color="black", lw=2.5, solid_capstyle="butt", zorder=5)
+    ax.plot([x0, x0 + n], [y0, y0], color="white", lw=1.0, solid_capstyle="butt", zorder=6)
+    ax.text(x0 + n / 2, y0 + 0.03 * height, f"{n} blocks", ha="center", va="bottom", fontsize=5.5, zorder=6,
+            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+
+
 # ---------------------------------------------------------------------------- all
 def make_all(folder: Path, runs: pd.DataFrame, ts: pd.DataFrame, table: pd.DataFrame, adequacy: pd.DataFrame,
              maps: dict, labels: list[str], headline: list[str], key_metrics: list[str]) -> list[FigureInfo]:
@@ -396,8 +449,9 @@ def make_all(folder: Path, runs: pd.DataFrame, ts: pd.DataFrame, table: pd.DataF
     out: list[FigureInfo] = []
 
     def emit(fig, name, title, caption):
-        save(fig, folder, name)
-        out.append(FigureInfo(name, title, caption, f"{rel}/{name}.png", f"{rel}/{name}.svg"))
+        png, _ = save(fig, folder, name)
+        out.append(FigureInfo(name, title, caption, f"{rel}/{name}.png", f"{rel}/{name}.svg",
+                              base64.b64encode(png.read_bytes()).decode("ascii")))
 
     n = int(runs["replicate"].nunique())
     for fam, metrics in FAMILIES.items():
@@ -409,11 +463,15 @@ def make_all(folder: Path, runs: pd.DataFrame, ts: pd.DataFrame, table: pd.DataF
          "Run-level values of the headline metrics, one dot per replicate. Counts are totals over the run, levels "
          "the mean over its last quarter. Box: quartiles and median; diamond: mean.")
     if len(labels) > 1:
-        emit(differences_figure(table, headline, labels), "differences", f"Differences from {labels[0]}",
-             f"Paired differences from {labels[0]} (replicate r of each scenario minus replicate r of {labels[0]}, "
-             "same seed): mean and 95% confidence interval, in the metric's units; annotated with the difference "
-             "as a percentage of the reference mean and the paired t-test p-value. An interval that does not "
-             "cross the vertical line at 0 is a difference the replicates resolve.")
+        from .stats import pairwise_table
+
+        pairs = pairwise_table(runs, headline, labels)
+        emit(differences_figure(pairs, headline, labels), "differences", "Differences between every pair",
+             "Paired differences A − B for every pair of scenarios (replicate r of A minus replicate r of B, same "
+             "seed): mean and 95% confidence interval, in the metric's units; annotated with the difference as a "
+             "percentage of B's mean (left out where B's own interval includes zero) and the paired t-test "
+             "p-value. An interval that does not cross the vertical line at 0 is a difference the replicates "
+             "resolve.")
     if maps:
         k = max(len(m["steps"]) for m in maps.values())
         any_map = next(iter(maps.values()))
@@ -427,7 +485,8 @@ def make_all(folder: Path, runs: pd.DataFrame, ts: pd.DataFrame, table: pd.DataF
         emit(maps_figure(maps, labels, "territory"), "map_territory", "Map: territory",
              "Organisation controlling each cell (most street dealers there) at the last week of each window, "
              "replicate 0. Colours identify organisation slots and are the same in every panel: organisations "
-             "present at the start keep their colour across scenarios (slots above 20 reuse colours).")
+             "present at the start keep their colour across scenarios (60 distinct colours; slots beyond 60 reuse them). "
+             "Axes in blocks (one cell = one street block), with a scale bar.")
     if n >= 2:
         emit(adequacy_figure(adequacy, key_metrics, labels), "adequacy", "Replicate adequacy",
              "Half-width of the 95% confidence interval computed from the first n replicates, for n = 2 to "

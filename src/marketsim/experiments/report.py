@@ -78,6 +78,10 @@ class Doc:
     def code(self, text: str):
         self.blocks.append(("code", text))
 
+    def note(self, text: str):
+        """A highlighted paragraph (warnings, the summary)."""
+        self.blocks.append(("note", text))
+
     # ------------------------------------------------------------------ markdown
     def markdown(self) -> str:
         out = []
@@ -101,6 +105,8 @@ class Doc:
                            f"([SVG]({f.svg}))")
             elif kind == "code":
                 out.append("```\n" + b[1] + "\n```")
+            elif kind == "note":
+                out.append("> " + b[1])
         return "\n\n".join(out) + "\n"
 
     # ------------------------------------------------------------------ html
@@ -123,19 +129,23 @@ class Doc:
                 body.append(f'<div class="tw"><table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table></div>')
             elif kind == "fig":
                 f = b[1]
+                # embedded PNG: report.html alone shows every figure (links to the SVG/PNG files remain)
+                src = f"data:image/png;base64,{f.png_base64}" if getattr(f, "png_base64", "") else _html.escape(f.svg)
                 body.append(f'<figure id="{_html.escape(f.id)}"><a href="{_html.escape(f.svg)}">'
-                            f'<img src="{_html.escape(f.svg)}" alt="{_html.escape(f.title)}"></a>'
+                            f'<img src="{src}" alt="{_html.escape(f.title)}"></a>'
                             f"<figcaption><b>{_html.escape(f.title)}.</b> {_inline(f.caption)} "
                             f'(<a href="{_html.escape(f.png)}">PNG</a>)</figcaption></figure>')
             elif kind == "code":
                 body.append(f"<pre><code>{_html.escape(b[1])}</code></pre>")
+            elif kind == "note":
+                body.append(f'<p class="note">{_inline(b[1])}</p>')
         return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 f"<title>{_html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
                 + "\n".join(body) + "\n</body>\n</html>\n")
 
 
 CSS = """
-body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;
 line-height:1.45;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 table{border-collapse:collapse;font-size:.88em;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .5em;
@@ -143,6 +153,8 @@ vertical-align:top}th{background:#f4f4f4}td.num,th.num{text-align:right;white-sp
 .tw{overflow-x:auto}figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}code{background:#f4f4f4;padding:0 .2em}
 pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.85em}
+.note{background:#fff6e0;border-left:4px solid #e0a000;padding:.5em .8em}
+td.num{white-space:normal}
 """
 
 
@@ -157,6 +169,86 @@ def _inline(text: str) -> str:
     t = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
     t = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r'<a href="\2">\1</a>', t)
     return t
+
+
+# ---------------------------------------------------------------------------- plain language
+SUMMARY_METRICS = ["homicides", "violent_incidents", "corrupted_officer_share", "hhi"]
+DYNAMICS_METRICS = ["violent_incidents", "homicides", "corrupted_officer_share"]
+PEAK_WEEKS = 13
+FEW_REPLICATES = 10
+
+
+def describe(scenario) -> str:
+    """What a scenario is, generated from its resolved parameters (so it never goes stale)."""
+    w, e = scenario.world, scenario.enforcement
+    years = w.steps / 52
+    span = f"{w.steps} weeks" + (f" ({years:.3g} years)" if w.steps >= 52 else "")
+    return (f"{w.width}×{w.height} blocks, {w.users:,} users, {w.dealers:,} dealers in {w.organizations} organisations, "
+            f"{e.officers} officers; imports {scenario.supply.import_volume:,.0f} units/week; {span} after a "
+            f"{w.burn_in}-week burn-in; policy `{e.policy}`")
+
+
+def _amount(metric: str, x: float) -> str:
+    if metric.endswith("_share"):
+        return f"{100 * abs(x):.2g} percentage points"
+    return fmt(abs(x))
+
+
+def _clause(metric: str, r) -> str:
+    """'225 fewer homicides (95% CI 201 to 248 fewer, −62%)' or 'share of officers corrupted: no clear
+    difference (+0.003, 95% CI −0.006 to +0.012)': what A had compared with B."""
+    name = label(metric)
+    lo, hi, d = r["diff_ci_low"], r["diff_ci_high"], r["diff"]
+    resolved = np.isfinite(lo) and (lo > 0 or hi < 0)
+    if not resolved:
+        return f"{name}: no clear difference ({_signed(d)}, 95% CI {_signed(lo)} to {_signed(hi)})"
+    up = d > 0
+    near, far = sorted([abs(lo), abs(hi)])
+    pct = f", {r['diff_pct']:+.0f}%" if np.isfinite(r["diff_pct"]) else ""
+    lo_num = f"{100 * near:.2g}" if metric.endswith("_share") else fmt(near)
+    if _kind(metric) == "count":
+        word = "more" if up else "fewer"
+        return f"{_amount(metric, d)} {word} {name} (95% CI {lo_num} to {_amount(metric, far)} {word}{pct})"
+    word = "higher" if up else "lower"
+    return f"{name} {word} by {_amount(metric, d)} (95% CI {lo_num} to {_amount(metric, far)}{pct})"
+
+
+def _kind(metric: str) -> str:
+    from ..metrics import COLUMNS
+
+    return COLUMNS.get(metric, ("",))[0]
+
+
+def dynamics_table(ts: pd.DataFrame, labels: list[str], metrics: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Per scenario and metric: yearly values (counts: totals per year; levels: yearly means; mean
+    over replicates) and the peak of the 13-week moving mean (per week) with the week it ends."""
+    steps = int(ts["step"].max())
+    years = [(1 + 52 * k, min(52 * (k + 1), steps)) for k in range(-(-steps // 52))]
+    win = min(PEAK_WEEKS, steps)
+    header = ["metric", "scenario",
+              *[f"year {k + 1}" + ("" if b - a == 51 else f" (weeks {a}–{b})") for k, (a, b) in enumerate(years)],
+              f"peak {win}-week mean, per week", "week of peak (median)"]
+    rows = []
+    for m in metrics:
+        if m not in ts.columns:
+            continue
+        count = _kind(m) == "count"
+        for s in labels:
+            d = ts[ts["scenario"] == s].sort_values(["replicate", "step"])
+            row = [run_label(m).split(",")[0], s]
+            for a, b in years:
+                w = d[(d["step"] >= a) & (d["step"] <= b)].groupby("replicate")[m]
+                row.append(fmt((w.sum() if count else w.mean()).mean()))
+            roll = d.groupby("replicate")[m].transform(lambda x: x.rolling(win, min_periods=win).mean())
+            d = d.assign(_roll=roll).dropna(subset=["_roll"])
+            if len(d):
+                idx = d.groupby("replicate")["_roll"].idxmax()
+                peaks = d.loc[idx]
+                row += [fmt(peaks["_roll"].mean()), f"{int(peaks['step'].median())}"]
+            else:
+                row += ["–", "–"]
+            rows.append(row)
+    return header, rows
 
 
 # ---------------------------------------------------------------------------- content
@@ -179,31 +271,6 @@ def _question(specs, diffs) -> str:
             "numbers)?")
 
 
-def _findings(table: pd.DataFrame, labels: list[str]) -> list[str]:
-    """One line per outcome of the policy question and per scenario after the first."""
-    outcomes = [("Violence", "violent_incidents"), ("Lethal violence", "homicides"),
-                ("Corruption", "corrupted_officer_share"), ("Concentration", "hhi"),
-                ("Retail price", "retail_price")]
-    out = []
-    for name, m in outcomes:
-        sub = table[table["metric"] == m].set_index("scenario")
-        if sub.empty:
-            continue
-        parts = []
-        for s in labels[1:]:
-            r = sub.loc[s]
-            if not np.isfinite(r["diff"]):
-                continue
-            resolved = np.isfinite(r["diff_ci_low"]) and (r["diff_ci_low"] > 0 or r["diff_ci_high"] < 0)
-            pct = f" ({r['diff_pct']:+.0f}%)" if np.isfinite(r["diff_pct"]) else ""
-            verdict = ("higher than" if r["diff"] > 0 else "lower than") if resolved else "not distinguishable from"
-            parts.append(f"**{s}** {verdict} {labels[0]}: {_signed(r['diff'])}{pct}, "
-                         f"95% CI [{_signed(r['diff_ci_low'])}, {_signed(r['diff_ci_high'])}], p {_p_rel(r['p_value'])}")
-        if parts:
-            out.append(f"{name} ({run_label(m)}): " + "; ".join(parts) + ".")
-    return out
-
-
 def render(result, figs: list[FigureInfo], question: str | None = None, headline: list[str] | None = None,
            key_metrics: list[str] | None = None) -> tuple[str, str]:
     """``(markdown, html)`` of the report for a :class:`marketsim.experiments.compare.CompareResult`."""
@@ -222,6 +289,24 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
     doc.h(1, title)
     doc.p(f"{len(labels)} scenarios × {n} replicates, common random numbers (root seed {prov['root_seed']}). "
           f"Created {prov['created_utc']} UTC by `{prov['command']}`.")
+    if n < FEW_REPLICATES:
+        doc.note(f"**Warning: only {n} replicate{'s' if n != 1 else ''} per scenario.** Intervals from fewer than "
+                 f"{FEW_REPLICATES} replicates are rough and a difference can look resolved by chance; rerun with "
+                 f"`--replicates {max(FEW_REPLICATES, 2 * n)}` or more before drawing conclusions.")
+    pairs = stats.pairwise_table(runs, list(dict.fromkeys(SUMMARY_METRICS + list(headline))), labels,
+                                 method=prov.get("ci_method", "t")) if len(labels) > 1 and n >= 2 else None
+    if pairs is not None:
+        doc.h(2, "In short")
+        first = pairs[pairs["metric"].isin(SUMMARY_METRICS)]
+        items = []
+        for a, b in stats.pair_order(labels):
+            sub = first[(first["a"] == a) & (first["b"] == b)].set_index("metric")
+            clauses = [_clause(m, sub.loc[m]) for m in SUMMARY_METRICS if m in sub.index]
+            items.append(f"**{a}** compared with **{b}**: " + "; ".join(clauses) + ".")
+        doc.ul(items)
+        doc.p(f"Paired over {n} replicates (same seeds, same initial city); counts (homicides, incidents) are "
+              f"totals over the {specs[0].scenario.world.steps} weeks, levels (share corrupted, HHI) means over "
+              "the last quarter. \"No clear difference\": the 95% interval includes zero. Details below.")
 
     if prov.get("runs_failed"):
         doc.p(f"**{prov['runs_failed']} of {prov['runs_planned']} runs failed** and are left out of every table and "
@@ -236,12 +321,8 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
     doc.h(2, "Scenarios")
     rows = []
     for sp in specs:
-        w = sp.scenario.world
-        rows.append([f"**{sp.label}**", f"`{sp.source}`", f"`{sp.scenario.enforcement.policy}`",
-                     f"{w.width}×{w.height}, {w.users:,} users, {w.dealers} dealers, {w.organizations} organisations, "
-                     f"{sp.scenario.enforcement.officers} officers, {w.steps} weeks",
-                     sp.scenario.description or ""])
-    doc.table(["scenario", "file", "policy", "world", "description"], rows, ["l"] * 5)
+        rows.append([f"**{sp.label}**", f"`{sp.source}`", describe(sp.scenario)])
+    doc.table(["scenario", "file", "as run (from the resolved parameters, overrides included)"], rows, ["l"] * 3)
     if diffs:
         doc.p("Parameters that differ between the scenarios (everything else is identical):")
         doc.table(["parameter", *labels], [[f"`{k}`", *[f"`{v}`" for v in vals]] for k, vals in diffs],
@@ -283,31 +364,48 @@ def render(result, figs: list[FigureInfo], question: str | None = None, headline
 
     # ------------------------------------------------------------ results
     doc.h(2, "Results")
-    if len(specs) > 1:
-        f = _findings(table, labels)
-        if f:
-            doc.p("Differences from the reference that the replicates resolve (95% CI excluding 0) are called higher "
-                  "or lower:")
-            doc.ul(f)
-    header = ["metric", *[f"{s}: mean [95% CI]" for s in labels],
-              *[f"{s} − {labels[0]} [95% CI]" for s in labels[1:]], *[f"p ({s})" for s in labels[1:]]]
+    doc.p("Mean of each scenario with its 95% interval. Every quantity here is non-negative, so its interval is a "
+          "percentile bootstrap of the mean (2,000 resamples, fixed seed), which stays within the range the "
+          "quantity can take (a Student t interval can fall below zero for rare events).")
     rows = []
     for m in headline:
-        sub = table[table["metric"] == m].set_index("scenario")
-        if sub.empty:
+        if m not in runs.columns:
             continue
+        wide = runs.pivot(index="replicate", columns="scenario", values=m)
         row = [run_label(m)]
         for s in labels:
-            r = sub.loc[s]
+            r = stats.range_respecting_ci(wide[s].to_numpy(float))
             row.append(f"{fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
-        for s in labels[1:]:
-            r = sub.loc[s]
-            pct = f" ({r['diff_pct']:+.0f}%)" if np.isfinite(r["diff_pct"]) else ""
-            row.append(f"{_signed(r['diff'])}{pct} [{_signed(r['diff_ci_low'])}, {_signed(r['diff_ci_high'])}]")
-        for s in labels[1:]:
-            row.append(_p(sub.loc[s, "p_value"]))
         rows.append(row)
-    doc.table(header, rows)
+    doc.table(["metric", *labels], rows)
+    if pairs is not None:
+        order = stats.pair_order(labels)
+        doc.h(3, "Differences between every pair of scenarios")
+        doc.p("Paired difference A − B (replicate r minus replicate r: same seed, same initial city), mean and 95% CI "
+              f"({'Student t' if prov['ci_method'] == 't' else 'percentile bootstrap'}), % of B's mean where B "
+              "is clearly away from zero, and the paired t-test p-value (not adjusted for the number of metrics).")
+        rows = []
+        for m in headline:
+            sub = pairs[pairs["metric"] == m]
+            if sub.empty:
+                continue
+            row = [run_label(m)]
+            for a_, b_ in order:
+                r = sub[(sub["a"] == a_) & (sub["b"] == b_)].iloc[0]
+                pct = f" ({r['diff_pct']:+.0f}%)" if np.isfinite(r["diff_pct"]) else ""
+                nb = "\u00a0"  # keep each part on one line; the cell wraps between parts
+                row.append(f"{_signed(r['diff'])}{pct.replace(' ', nb)} "
+                           f"[{_signed(r['diff_ci_low'])},{nb}{_signed(r['diff_ci_high'])}] p{nb}{_p(r['p_value'])}")
+            rows.append(row)
+        doc.table(["metric", *[f"{a_} − {b_}" for a_, b_ in order]], rows)
+
+    doc.h(3, "Dynamics: violence and corruption year by year, and their peak")
+    header, rows = dynamics_table(result.timeseries, labels, DYNAMICS_METRICS)
+    doc.p(f"Mean over replicates: per-year totals of counts and per-year means of levels; the peak is the highest "
+          f"{PEAK_WEEKS}-week moving mean of each run (weeks before the first full window are left out, so there "
+          "is no start-up artefact), averaged over replicates, with the median week at which that window ends. "
+          "End levels alone hide a transient: compare the peak with the last year.")
+    doc.table(header, rows, ["l", "l"] + ["r"] * (len(header) - 2))
     doc.p("Every metric (also those not shown) is in `comparison.csv`; every run in `runs.parquet`; every week of "
           "every run in `timeseries.parquet`.")
 

@@ -217,3 +217,60 @@ def replicates_needed(sd: float, target_half_width: float, confidence: float = C
             return n
         n += 1
     return None
+
+
+# ---------------------------------------------------------------------------- every pair, in range
+def range_respecting_ci(values, confidence: float = CONFIDENCE, n_boot: int = N_BOOT,
+                        seed: int = BOOTSTRAP_SEED) -> dict:
+    """:func:`mean_ci` whose interval stays inside the range the quantity can take: the
+    percentile bootstrap of the mean when every value is >= 0 (counts, shares, HHI, prices: the
+    resampled means cannot leave [min, max] of the data), Student t otherwise. Adds ``method``."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    method = "bootstrap" if x.size >= 2 and (x >= 0).all() else "t"
+    out = mean_ci(x, confidence, method, n_boot, seed)
+    out["method"] = method
+    return out
+
+
+def pair_order(scenarios: list[str]) -> list[tuple[str, str]]:
+    """Every pair ``(a, b)`` for the difference ``a - b``: later scenarios minus earlier ones, the
+    pair of the last two first (with baseline, AI, TD: TD - AI, AI - baseline, TD - baseline)."""
+    pairs = [(scenarios[j], scenarios[i]) for i in range(len(scenarios)) for j in range(i + 1, len(scenarios))]
+    if len(scenarios) > 2:
+        last = (scenarios[-1], scenarios[-2])
+        pairs = [last] + [p for p in pairs if p != last]
+    return pairs
+
+
+MAX_PCT = 1000.0
+
+
+def pairwise_table(runs: pd.DataFrame, metrics: list[str], scenarios: list[str] | None = None,
+                   pairs: list[tuple[str, str]] | None = None, scenario_col: str = "scenario",
+                   replicate_col: str = "replicate", confidence: float = CONFIDENCE, method: str = "t") -> pd.DataFrame:
+    """Paired differences ``a - b`` for every pair of scenarios (default :func:`pair_order`).
+
+    Columns: metric, a, b, n, diff, diff_ci_low, diff_ci_high, p_value, b_mean, b_ci_low, b_ci_high,
+    diff_pct (NaN when ``b``'s interval includes 0 or its mean is 0, or when the change is beyond
+    +-1000%: a percentage of a reference that is (nearly) zero means nothing).
+    """
+    if scenarios is None:
+        scenarios = list(dict.fromkeys(runs[scenario_col]))
+    pairs = pairs or pair_order(scenarios)
+    rows = []
+    for metric in metrics:
+        wide = runs.pivot(index=replicate_col, columns=scenario_col, values=metric).sort_index()
+        for a, b in pairs:
+            d = paired_ci(wide[a].to_numpy(float), wide[b].to_numpy(float), confidence, method)
+            ref = range_respecting_ci(wide[b].to_numpy(float), confidence)
+            meaningful = np.isfinite(ref["ci_low"]) and ref["mean"] != 0 and (ref["ci_low"] > 0 or ref["ci_high"] < 0)
+            rows.append({"metric": metric, "a": a, "b": b, "n": d["n"], "diff": d["mean"], "diff_ci_low": d["ci_low"],
+                         "diff_ci_high": d["ci_high"], "p_value": d["p_value"], "b_mean": ref["mean"],
+                         "b_ci_low": ref["ci_low"], "b_ci_high": ref["ci_high"],
+                         "diff_pct": pct if meaningful and abs(pct := 100.0 * d["mean"] / abs(ref["mean"])) <= MAX_PCT
+                         else float("nan")})
+    return pd.DataFrame(rows)
+
+
+__all__ += ["range_respecting_ci", "pair_order", "pairwise_table"]
