@@ -297,7 +297,7 @@ def test_bookkeeping_kernels_match_their_python():
                 s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
                 s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
                 int(np.argmax(rec)), s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
-                s.o_loss_den, s.o_threat_att, s.o_threat_ref)
+                s.o_loss_den, s.o_threat_att, s.o_threat_ref, True)
 
     _same(books.learn, learn)
     _same(books.count_members, lambda: (lambda s: (s.d_active, s.d_org, s.d_jail_until, t, s.o_members,
