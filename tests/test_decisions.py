@@ -36,7 +36,7 @@ def test_violence_leaves_a_grievance_with_the_victim():
                 s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
                 s.o_loss_num, s.o_loss_den, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width,
                 s.height, s.torus, 1, 1, 8.0, 1000.0, 4.0, 1 / 26, 26.0, 26.0, 5000.0, 1000.0, 0.3, 3, 0.7, 1.0,
-                9.0, counts, np.random.default_rng(0))
+                9.0, np.zeros(s.o_active.size), counts, np.random.default_rng(0))
     assert s.o_violence[0] > 0 and s.o_violence[1] > 0
     assert rules.grievance_of(s.o_griev_org, s.o_griev, 1, 0) == pytest.approx(s.o_violence[0])
     assert rules.grievance_of(s.o_griev_org, s.o_griev, 0, 1) == pytest.approx(s.o_violence[1])
@@ -102,12 +102,12 @@ def test_deterrent_scales_with_who_bears_it():
         assert v / members == pytest.approx(0.5 * 8 * 3000.0 - 0.5 * per_member_value)
 
 
-def _learn(s, announced=-1, top=-1):
+def _learn(s, announced=-1, top=-1, acted=True):
     books.learn(s.o_active, top, 0.9, 0.3, 0.5, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den,
                 s.o_exposure, s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
                 s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
                 announced, s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num, s.o_loss_den,
-                s.o_threat_att, s.o_threat_ref)
+                s.o_threat_att, s.o_threat_ref, acted)
 
 
 def test_beliefs_do_not_move_when_an_unobservable_rival_is_punished():
@@ -126,9 +126,26 @@ def test_beliefs_do_not_move_when_an_unobservable_rival_is_punished():
     assert s.o_vtop_num[0] == s.o_voth_num[0] == s.o_vtop_den[0] == s.o_voth_den[0] == 0.0
     assert s.o_loss_num[0] == s.o_loss_den[0] == 0.0
     assert s.o_voth_num[1] == 1.0 and s.o_loss_num[1] == 3.0  # the punished one learns
-    # named publicly, the same case is seen by the rival
+    # named publicly and acted on, the same case is seen by the rival
     _learn(s, announced=1)
     assert s.o_voth_num[0] == 1.0 and s.o_loss_num[0] == 3.0
+
+
+def test_a_named_target_not_followed_up_counts_as_unanswered():
+    from marketsim.state import allocate
+
+    s = allocate(10, 10, False, 1, 10, 2, 1)
+    s.o_active[:2] = 1
+    s.o_street[:2] = 5
+    s.o_exposure_base[:2] = 1.0
+    s.o_exposure[:2] = 1.0  # no surge of police attention anywhere
+    s.o_arrests[1] = 3
+    _learn(s, announced=1, acted=False)
+    # the rival saw a named group left alone: a case, not answered; no response loss learned
+    assert s.o_voth_den[0] == 1.0 and s.o_voth_num[0] == 0.0
+    assert s.o_loss_num[0] == 0.0 and s.o_loss_den[0] == 0.0
+    _learn(s, announced=1, acted=True)
+    assert s.o_voth_num[0] == 1.0 and s.o_voth_den[0] == pytest.approx(1.9)
 
 
 def test_the_agency_sees_estimates_not_the_true_state():

@@ -7,7 +7,9 @@ contests, inspection water-filling, investigations following arrests), and again
 stopped under-counting the factions' smoothed sales and revenue and when small organisations'
 departed leaders stopped staying on record; and once more for model version 2 (issue 7: one
 enforcement budget, violence and corruption as decisions, learned deterrent, information as
-observed, a city that settles, researchers' measures).
+observed, a city that settles, researchers' measures); and once for issue 8 (targeted deterrence
+as practised: new timeseries columns change every timeseries digest; the state digests of
+``none`` and ``aggressive_interdiction`` are unchanged, those of ``targeted_deterrence`` change).
 If a change *must* alter results, re-record them (``python tests/test_golden.py``
 prints the current digests) and say why in the commit message.
 
@@ -49,52 +51,52 @@ SCRATCH = {"cell_start", "cell_list"}  # work buffers, not model state
 
 GOLDEN = {
     ("small", "none"): (
-        "6394afb475c7a0b50143900a0436dcca5796e8a56a5301f3da1dd11a66b23591",
+        "0c6d59ffe747862dbf7bbe74bc338c587f8786a7cb419bf5ed43caeb52de6803",
         "23f0a6bd28141834f8a3c4a8fac56de05304ca9291964e7987b83ee954e1107a",
     ),
     ("small", "aggressive_interdiction"): (
-        "570a09e3ce02e3e1d3250c6d48b61b7a0452e096c85d57df7ee20f882652ef46",
+        "f7f84ccd768afdbbe95070de6a15307946bac192d49cb3b9d7b1cfd72d2ecb69",
         "d3ec7aa18739d4e34e8a25c6b59e13885e14b7c259916c3629813339f904f6af",
     ),
     ("small", "targeted_deterrence"): (
-        "c12bf1fbcf71379b094c66d6c5c07765b6259300a4723f056229319323e37a3e",
-        "e6d735c736896007336ed6dd0b401cfebb71813cbfff2e5e8088fadbfbd59043",
+        "219491b7254cf350446bdd143ec6da24ac9252b7698f415577300257c593ee71",
+        "7bc71095641048346718346d194cca548728c0941a8a1074db3cd73ebcdc5b18",
     ),
     ("long", "none"): (
-        "2ab957bbb11e3b3f8558e9436d2cdf1bfc8d13e1f35e42994d6510d2065d1a08",
+        "dea1740dd4e88366202bfc9717710e150fc56ad980623f51777744358161ece5",
         "42c947992cc17485911d76b020fe642529e5f75ce2d550b21c78fe3f99de4ab7",
     ),
     ("long", "aggressive_interdiction"): (
-        "b84e0b34686ca346a5e90058b7bf9893e91bfef2e42e18763d2458c25fc7f899",
+        "a931e06ea0764b85f0c36636304bd955d6b4220b428df314c1983d14c07cfcfd",
         "1d1daa5d57b99f885521833870e1350f07ea6894a080c0df9e1b16061581bf5f",
     ),
     ("long", "targeted_deterrence"): (
-        "7538b64657aba71c82e6f1498e85301560ba7c297d62140fefb01087ab39f8f6",
-        "01c99911eb00434f2fdb61c2c3356aa00f4bea1b587191dbc73613f64542ba3e",
+        "ae2352fe7612fd08f796f99b535dd11368c87d201272036df53dec73daab135c",
+        "51555778ede35feda74fad270fd569a87b47ceda2d1693d618fc14d2458311f4",
     ),
     ("default", "none"): (
-        "d4bd88afcabf5e0adff704cb04a4025c3a0e1b3f5545e538ece9216b571d2bb6",
+        "cb707ce90c1dd5a0a1490b13f9bfdc550662469e6cd1cabc094f0de1cc7e0f2f",
         "3b8f99a4d39bff8a6df59f7221f121085a33d3a5787ac1299a035a82f2ec0b5a",
     ),
     ("default", "aggressive_interdiction"): (
-        "92225e886cd1949be21d41dfb7395a698490387349beb99cd713a55c1d301028",
+        "d22e726c6ab38c84b42d60c30921b828d96bdf80c7017cc252736961680fb180",
         "20f60cc56dbf6971eafb90cb7d62ddb36342d90771a43632e92c842d82d7dbf0",
     ),
     ("default", "targeted_deterrence"): (
-        "927910bf5c2259e9b22ab3d52cde6b684aa204d7cf34a512e6f36331146cdab0",
-        "7230d7f76cc1abae1fe6d956effb08232a4f58bda34fa57c7ecc9e1941eb640b",
+        "ec955978897d38da075409e07abfda62f33e5d3e19b92fb35bca6bf7c86758fc",
+        "04a4d6966a4e70d2dad2b8028e5e38af7f2834cab31392a2e4f87e6284482bde",
     ),
     ("scaled", "none"): (
-        "cfdf5a47e740fbc08ac376374722e68e5dba1716bde0fed613d57e5b113409da",
+        "4f9a1f5e7b96e43be05d6bc1593f8da98a6c410eee14ddbf282453002dc0ac36",
         "420b1a5d579492e6660e7bab7cc180085b7c3720f6878a7592874968fc907a66",
     ),
     ("scaled", "aggressive_interdiction"): (
-        "43e1a7d10d8bcf4582393274942fe7c2ae1fab30b6143f1c81a626dd83cb121a",
+        "8a3c988ce2d477c7f72b62d8300d2b2d4cce3c8ec8a5146496efdbe8813a3997",
         "8243562b2811cc71563c80aa55382a6b902bf156971f2c3ecfaf7d2ab01ac961",
     ),
     ("scaled", "targeted_deterrence"): (
-        "e943f0da4c3fa3bc3f1d892e94e0da2339dd39b6d61649ac83fe9edb4b722b45",
-        "b7ab7ea11ebb9ee43002aa70999032f9d6922a03fd8bace6611fab9e1af0ca22",
+        "c391622c15bcb99a2b20fd73d20f0d5ea0a2130f2d4346e32cfd27ce39dc9ff7",
+        "2ba127a7c265068c2ab3f98f6d7128ef46c608b44ddaadcccf17afb4878b68be",
     ),
 }
 INITIAL = {
@@ -297,7 +299,7 @@ def test_bookkeeping_kernels_match_their_python():
                 s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
                 s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
                 int(np.argmax(rec)), s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
-                s.o_loss_den, s.o_threat_att, s.o_threat_ref)
+                s.o_loss_den, s.o_threat_att, s.o_threat_ref, True)
 
     _same(books.learn, learn)
     _same(books.count_members, lambda: (lambda s: (s.d_active, s.d_org, s.d_jail_until, t, s.o_members,

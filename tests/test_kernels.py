@@ -190,7 +190,8 @@ def test_violence(world):
                 s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
                 2, 20.0, 0.0, po.retaliation_weeks, 1 / 26, po.response_weeks, e.sentence_weeks, po.grievance_value,
                 po.decision_noise,
-                po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(kv.N_COUNTS), rng)
+                po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(s.o_active.size),
+                np.zeros(kv.N_COUNTS), rng)
 
     pair = _both(kv.violence, make)
     _assert_same(pair)

@@ -160,6 +160,7 @@ class DrugMarketModel(mesa.Model):
         self._cell_w = np.zeros(self.state.ncell)  # officers' priority weights per cell (focus)
         self._invest_split = np.zeros(self.state.max_orgs)  # investigator time spent per organisation
         self._last_org_arrests = np.zeros(self.state.max_orgs, self.state.o_arrests.dtype)
+        self._reset_deterrence()
         self.world_fingerprint = self.state.fingerprint()  # the city as built
         self._burn_in(scenario.world.burn_in)
         self.initial_fingerprint = self.state.fingerprint()  # the city when the policy takes over
@@ -321,7 +322,20 @@ class DrugMarketModel(mesa.Model):
             self._week(record=False)
         self.policy, self.profile = policy, profile
         self.announced_target = -1
+        self._reset_deterrence()
         self._sync_agents()
+
+    def _reset_deterrence(self) -> None:
+        """Targeted-deterrence bookkeeping (the policy period starts with none of it)."""
+        no = self.state.max_orgs
+        self._last_org_incidents = np.zeros(no)  # attributed incidents last week, as the policy counts them
+        self._attr_turf = np.zeros(no, self.state.o_attributed.dtype)
+        self.threat_acted = False  # the named target got focus this week
+        self._acted_target = -1  # the last target enforcement acted on
+        self._crackdowns_started = 0
+        self._top_violent = -1
+        self._called_uid = np.full(no, -1, np.int64)
+        self._lead = np.zeros(no)  # 1 where an announced queue tells a group its next offence makes it the target  # uid of the organisation a slot's call-in reached
 
     def _week(self, record: bool) -> None:
         self.week += 1
@@ -465,6 +479,7 @@ class DrugMarketModel(mesa.Model):
             org_active=s.o_active == 1, org_sales=org_sales, org_violence=s.o_violence_attr.copy(),
             org_arrests=self._last_org_arrests,  # likewise, after last week's policing
             org_cells=org_cells, params=self.params.enforcement,
+            org_members=s.o_members.copy(), org_incidents=self._last_org_incidents.copy(),
         )
 
     def _allocate_enforcement(self, t: int) -> None:
@@ -498,11 +513,44 @@ class DrugMarketModel(mesa.Model):
         self._interdiction_weights = None if alloc.interdiction_weight is None else \
             np.maximum(alloc.interdiction_weight, 0.0) * active
         self.announced_target = int(alloc.announced_target)
+        # the threat is carried out when the named target also gets enforcement's focus
+        a = self.announced_target
+        self.threat_acted = bool(0 <= a < s.max_orgs and s.o_focus[a] > 0)
+        self._crackdowns_started = int(self.threat_acted and a != self._acted_target)
+        if self.threat_acted:
+            self._acted_target = a
+        if alloc.call_in:
+            self._call_in(rng)
+        self._lead[:] = 0.0
+        if alloc.queue is not None:  # a public queue: the head, or everyone while it is empty
+            if len(alloc.queue) == 0:
+                self._lead[:] = 1.0
+            else:
+                self._lead[int(alloc.queue[0])] = 1.0
         # what each organisation sees of the police around its street dealers
         k_policing.cell_focus_weight(s.cell_start, s.cell_list, s.d_active, s.d_jail_until, s.d_org, s.o_focus,
                                      e.focus_multiplier, t, self._cell_w)
         exposure(s.d_active, s.d_jail_until, s.d_org, s.d_cell, t, s.cell_police, s.cell_dealers, self._cell_w,
                  s.o_focus, e.focus_multiplier, s.o_street, self._work.org_scratch, s.o_exposure)
+
+    def _call_in(self, rng) -> None:
+        """The rule is announced: each active organisation the call-in reaches (probability
+        ``call_in_reach``; no draw when it is 1) and that had not heard it before adds
+        ``announcement_weight`` pseudo-cases, a ``prior_credibility`` share of them answered, to
+        its beliefs that violence is answered (as the most violent group and otherwise: the rule
+        promises an answer to every group whose members offend). A group hears the rule once
+        (later call-ins reach newcomers); from then on what it observes moves the belief: a
+        named target acted on or left alone (:func:`marketsim.kernels.books.learn`)."""
+        s, e = self.state, self.params.enforcement
+        active = s.o_active == 1
+        if e.call_in_reach < 1.0:
+            active &= rng.random(s.max_orgs) < e.call_in_reach
+        active &= self._called_uid != s.o_uid
+        self._called_uid[active] = s.o_uid[active]
+        wgt, cred = e.announcement_weight, e.prior_credibility
+        for num, den in ((s.o_vtop_num, s.o_vtop_den), (s.o_voth_num, s.o_voth_den)):
+            num[active] += cred * wgt
+            den[active] += wgt
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -622,6 +670,7 @@ class DrugMarketModel(mesa.Model):
     def _violence(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
         counts = np.zeros(k_violence.N_COUNTS)
+        self._attr_turf[:] = s.o_attributed  # attributed so far this week: attacks on police
         k_violence.violence(
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
             s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
@@ -630,8 +679,9 @@ class DrugMarketModel(mesa.Model):
             s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
             po.response_weeks, e.sentence_weeks, po.grievance_value, po.decision_noise,
-            po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, counts,
+            po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, self._lead, counts,
             self.streams["violence"])
+        self._attr_turf[:] = s.o_attributed - self._attr_turf  # attributed turf attacks only
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
         self.c["turf_deaths"] = counts[k_violence.DEATHS]
         self.ledger["attack_spend"] += counts[k_violence.SPENT]
@@ -666,12 +716,14 @@ class DrugMarketModel(mesa.Model):
         between groups fade (``grievance_decay``)."""
         s, po = self.state, self.params.organizations
         wd = po.learning_discount
+        # what the agency counts as each group's offences this week (``count_provoked``)
+        self._last_org_incidents[:] = s.o_attributed if self.params.enforcement.count_provoked else self._attr_turf
         learn(s.o_active, self._top_violent, wd, po.vicarious_weight,
               po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
               s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
               s.o_violence_attr, s.o_attributed, s.o_sales_avg, s.o_sales, s.o_revenue_avg, s.o_revenue,
               self.announced_target, s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
-              s.o_loss_den, s.o_threat_att, s.o_threat_ref)
+              s.o_loss_den, s.o_threat_att, s.o_threat_ref, self.threat_acted)
         decay_grievances(s.o_griev_org, s.o_griev, po.grievance_decay)
         decay_add(s.cell_violence, 0.8, s.cell_incidents)
         # turf: organisation with most street dealers in each cell (ties: lowest slot)
@@ -733,6 +785,10 @@ class DrugMarketModel(mesa.Model):
             "perceived_response_top": self._belief(s.o_vtop_num, s.o_vtop_den, weights),
             "perceived_response_other": self._belief(s.o_voth_num, s.o_voth_den, weights),
             "policy_target": self.announced_target,
+            "believed_response": self._believed_response(),
+            "crackdown_targets": int(self.threat_acted),
+            "crackdowns_started": self._crackdowns_started,
+            "threat_carried_out_share": float(self.threat_acted) if self.announced_target >= 0 else np.nan,
             "effort_patrol": c["effort_patrol"],
             "effort_investigation": c["effort_investigation"],
             "effort_inspection": c["effort_inspection"],
@@ -770,6 +826,21 @@ class DrugMarketModel(mesa.Model):
         if not self._district_rows:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in DISTRICT_COLUMNS}).astype(DISTRICT_DTYPES)
         return pd.DataFrame(np.vstack(self._district_rows), columns=DISTRICT_COLUMNS).astype(DISTRICT_DTYPES)
+
+    def _believed_response(self) -> float:
+        """Mean over active organisations of the believed probability that their next violent act
+        brings a crackdown: the 'most violent' belief for the group at the top of the police
+        record (or for every group when no group has a record) and for groups an announced queue
+        tells their next offence makes them the target, the 'other' belief for the rest (the
+        sorting :func:`marketsim.kernels.books.learn` and the violence decision use)."""
+        s, po = self.state, self.params.organizations
+        act = np.flatnonzero(s.o_active == 1)
+        if act.size == 0:
+            return float("nan")
+        top = (s.o_vtop_num[act] + po.prior_a) / (s.o_vtop_den[act] + po.prior_a + po.prior_b)
+        oth = (s.o_voth_num[act] + po.prior_a) / (s.o_voth_den[act] + po.prior_a + po.prior_b)
+        lead = (act == self._top_violent) | (self._top_violent < 0) | (self._lead[act] > 0)
+        return float(np.where(lead, top, oth).mean())
 
     def _belief(self, num: np.ndarray, den: np.ndarray, weights=None) -> float:
         """Member-weighted mean of a learned risk over active organisations. ``weights``:

@@ -58,6 +58,8 @@ class Observation:
     org_arrests: np.ndarray  #: members arrested last week
     org_cells: tuple  #: for each organisation slot, the cells where officers last saw its street dealers
     params: object  #: the scenario's ``enforcement`` section
+    org_members: np.ndarray | None = None  #: members known to intelligence (street and prison) per organisation
+    org_incidents: np.ndarray | None = None  #: violent incidents attributed to each organisation last week (what counts: ``count_provoked``)
 
 
 @dataclass
@@ -73,7 +75,16 @@ class Allocation:
     - ``investigation_weight``: per organisation, the share of investigators
       (``None``, and whatever falls on organisations without leads this week: in proportion
       to the arrests each organisation suffered);
-    - ``announced_target``: organisation slot the agency publicly names, or -1.
+    - ``announced_target``: organisation slot the agency publicly names, or -1. The model counts
+      the threat as *carried out* in a week when the named organisation also gets focus
+      (``org_focus > 0``); a name without focus is a threat not followed up, and organisations
+      learn from both (:func:`marketsim.kernels.books.learn`);
+    - ``call_in``: the policy's rule is announced this week (a call-in): it reaches each active
+      organisation with probability ``call_in_reach`` and moves its belief that violence is
+      answered toward the rule, weighted by ``prior_credibility`` (see the model's allocation step);
+    - ``queue``: the public order in which offending groups will be taken (head = the current
+      target), or ``None`` without a public rule. Groups know where they stand: the head, or every
+      group while the queue is empty, knows its next violent act makes it the target.
     """
 
     cell_weight: np.ndarray | None = None
@@ -81,13 +92,19 @@ class Allocation:
     interdiction_weight: np.ndarray | None = None
     investigation_weight: np.ndarray | None = None
     announced_target: int = -1
+    call_in: bool = False
+    queue: tuple | None = None
 
 
 class Policy:
-    """Base class: override :meth:`allocate`. One instance per model run, so it may keep state."""
+    """Base class: override :meth:`allocate`. One instance per model run, so it may keep state.
+
+    ``rule``: the policy's public rule in one line (what it announces), shown by
+    ``marketsim policies``; policies that announce nothing keep the default."""
 
     name: str = "?"
     summary: str = ""
+    rule: str = "announces nothing"
 
     def __init__(self, params):
         self.params = params
@@ -171,35 +188,93 @@ class AggressiveInterdiction(Policy):
 
 @register("targeted_deterrence")
 class TargetedDeterrence(Policy):
-    """Announced focus on the most violent organisation; moves on once its violence falls (dynamic concentration)."""
+    """Focused deterrence: a public rule, one offending group at a time, all its members, within the budget."""
+
+    rule = ("call-in of every group at the start and at each new target; trigger: any violent incident "
+            "attributed to a group of 2+ (count_provoked: incl. attacks on police and succession fights); "
+            "offenders queued by priority (most_violent | first_offended), one crackdown at a time "
+            "(max_share of patrol, investigators, inspections on all its members); released after "
+            "release_weeks quiet weeks")
 
     def __init__(self, params):
         super().__init__(params)
+        self.queue: dict[int, int] = {}  # offending group -> week of its first offence while queued
+        self.quiet: dict[int, int] = {}  # offending group -> weeks without an attributed incident
         self.target = -1
+        self.released: list[tuple[int, int]] = []  # (group, quiet weeks when released): for tests
+
+    def _update_queue(self, obs: Observation) -> None:
+        p = self.params
+        members = obs.org_members if obs.org_members is not None else np.full(obs.org_active.size, 2)
+        incidents = obs.org_incidents if obs.org_incidents is not None else np.zeros(obs.org_active.size)
+        for o in list(self.queue):
+            if not obs.org_active[o] or members[o] < 2:  # dissolved, or down to a lone seller
+                del self.queue[o], self.quiet[o]
+        for o in np.flatnonzero(obs.org_active & (members >= 2) & (incidents > 0)):
+            o = int(o)
+            self.queue.setdefault(o, obs.step)
+            self.quiet[o] = 0
+        for o in list(self.queue):
+            if incidents[o] <= 0:
+                self.quiet[o] += 1
+                if self.quiet[o] >= p.release_weeks:  # stayed quiet release_weeks: released
+                    self.released.append((o, self.quiet[o]))
+                    del self.queue[o], self.quiet[o]
+
+    def _head(self, obs: Observation) -> int:
+        if not self.queue:
+            return -1
+        if self.params.priority == "first_offended":
+            return min(self.queue, key=lambda o: (self.queue[o], o))
+        return max(self.queue, key=lambda o: (obs.org_violence[o], -o))  # most violent record first
+
+    def _order(self, obs: Observation, head: int) -> tuple:
+        """The queue in the announced priority order, the current target first."""
+        if self.params.priority == "first_offended":
+            rest = sorted(self.queue, key=lambda o: (self.queue[o], o))
+        else:
+            rest = sorted(self.queue, key=lambda o: (-obs.org_violence[o], o))
+        return tuple([head] if head >= 0 else []) + tuple(o for o in rest if o != head)
 
     def allocate(self, obs: Observation) -> Allocation:
         p = self.params
-        viol = np.where(obs.org_active, obs.org_violence, 0.0)
-        t = self.target
-        if t >= 0 and (not obs.org_active[t] or viol[t] < p.target_threshold):
-            t = -1  # released: its violence fell (or it is gone)
-        if t < 0 and viol.max(initial=0.0) >= p.target_threshold:
-            t = int(np.argmax(viol))
+        self._update_queue(obs)
+        # one at a time: the current target stays until released, then the next in priority order
+        t = self.target if self.target in self.queue else self._head(obs)
+        call_in = obs.step == 1 or (t >= 0 and t != self.target)
         self.target = t
+        queue = self._order(obs, t)
         if t < 0:
-            return Allocation()  # quiet trading gets baseline attention only
+            return Allocation(call_in=call_in, queue=queue)  # nobody in the queue: baseline attention only
+        share = p.max_share
+        n = obs.org_active.size
+        active = obs.org_active.astype(float)
         w = np.zeros(obs.width * obs.height)
         cells = obs.org_cells[t]
         if len(cells):
             np.add.at(w, cells, 1.0)
-        focus = np.zeros_like(viol)
+        focus = np.zeros(n)
         focus[t] = 1.0
+        others = active.copy()
+        others[t] = 0.0
+
+        def capped(rest: np.ndarray) -> np.ndarray:
+            """``max_share`` on the target, the rest spread over the others by ``rest``."""
+            rest = np.where(others > 0, np.maximum(rest, 0.0), 0.0)
+            if rest.sum() <= 0:
+                rest = others
+            out = (1.0 - share) * rest / rest.sum() if rest.sum() > 0 else np.zeros(n)
+            out[t] = share
+            return out
+
         return Allocation(
-            cell_weight=_with_baseline(w, p.baseline_share),
+            cell_weight=_with_baseline(w, 1.0 - share),
             org_focus=focus,
-            interdiction_weight=focus + 0.05 * obs.org_active,
-            investigation_weight=focus.copy(),
+            interdiction_weight=capped(np.where(obs.org_active, obs.org_sales, 0.0)),
+            investigation_weight=capped(np.asarray(obs.org_arrests, dtype=float)),
             announced_target=t,
+            call_in=call_in,
+            queue=queue,
         )
 
 
@@ -239,5 +314,5 @@ class Crackdown(Policy):
 
 
 def describe() -> list[tuple[str, str]]:
-    """(name, one-line summary) of every registered policy."""
-    return [(name, cls.summary) for name, cls in sorted(registry.items())]
+    """(name, one-line summary and public rule) of every registered policy."""
+    return [(name, f"{cls.summary} Rule: {cls.rule}.") for name, cls in sorted(registry.items())]

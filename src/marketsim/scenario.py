@@ -16,7 +16,7 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import annotated_types
 from pydantic import (
@@ -293,11 +293,56 @@ class Enforcement(_Section):
     penalty_weeks: float = Field(
         100.0, ge=0, description="Penalty for a detected corrupt officer, in weeks of wage (job loss, prison)."
     )
-    target_threshold: float = Field(
-        0.1,
+    priority: Literal["most_violent", "first_offended"] = Field(
+        "most_violent",
+        description="Targeted deterrence: the announced order in which offending groups are taken, one at a time: "
+        "'most_violent' (highest attributed violence record first) or 'first_offended' (queue order) "
+        "(Kleiman 2009; Kleiman & Kilmer 2009, dynamic concentration).",
+    )
+    release_weeks: int = Field(
+        8,
+        ge=1,
+        le=520,
+        description="Targeted deterrence: weeks an offending group must go without an attributed violent incident "
+        "to be released from the crackdown (or dropped from the queue) (weeks; assumption: Boston Ceasefire "
+        "crackdowns lasted until the group's violence stopped, Braga et al. 2001).",
+    )
+    max_share: float = Field(
+        0.5,
         ge=0,
-        description="Targeted deterrence: the focused organisation is released when its recent attributable violence "
-        "falls below this (incidents/week, smoothed) (Kleiman & Kilmer 2009, dynamic concentration).",
+        le=1,
+        description="Targeted deterrence: cap on the share of each kind of effort (patrol, investigator time, "
+        "shipment inspections) spent on the group under crackdown; the rest stays on baseline patrol, "
+        "investigations following arrests and inspections by shipment size (share; assumption).",
+    )
+    call_in_reach: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Targeted deterrence: probability that a call-in (at the start of the policy period and "
+        "whenever a new target is named) reaches each active organisation (share; Kennedy 2009: every group "
+        "is told face to face).",
+    )
+    prior_credibility: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Credibility the organisations give the announced rule when called in: the call-in adds "
+        "announcement_weight pseudo-cases, this share of them answered, to their belief that violence is "
+        "answered (probability; assumption).",
+    )
+    announcement_weight: float = Field(
+        4.0,
+        ge=0,
+        le=1000,
+        description="Weight of one call-in in the organisations' beliefs, in observed cases (pseudo-cases; "
+        "assumption: a few weeks of experience; a call-in every group attends is one strong public signal).",
+    )
+    count_provoked: bool = Field(
+        True,
+        description="Targeted deterrence: whether violence provoked by enforcement itself (attacks on officers, "
+        "succession fights after a leader's removal) counts as a group's offence; false: only turf "
+        "attacks trigger and prolong a crackdown (a documented choice, issue 8 item 6).",
     )
     baseline_share: float = Field(
         0.25, ge=0, le=1, description="Share of officers kept on baseline random patrol by the focusing policies."

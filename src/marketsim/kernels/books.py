@@ -57,21 +57,23 @@ def learn(o_active, top_violent, wd, vic, response_threshold,
           o_vtop_num, o_vtop_den, o_voth_num, o_voth_den, o_violence_attr, o_attributed,
           o_sales_avg, o_sales, o_revenue_avg, o_revenue,
           announced, o_violence_prev, o_police_prev, o_pnum, o_pnum_den, o_loss_num, o_loss_den,
-          o_threat_att, o_threat_ref):
+          o_threat_att, o_threat_ref, acted):
     """Organisations' learning step (:meth:`DrugMarketModel._learning`), from what each can observe.
 
     - trading risk: its own members' arrests per member-week;
     - whether violence is answered: its own case when it committed violence last week (true
       count, it knows what it did): answered when police attention around its members surged
-      above its usual level by ``response_threshold`` or it was publicly named the target; a
-      publicly named target's case is seen by every organisation (weight 1); other
+      above its usual level by ``response_threshold`` or it was publicly named the target and
+      enforcement acted on it (``acted``: the threat carried out); a publicly named target's case
+      is seen by every organisation (weight 1): answered when acted on, unanswered when the name
+      was not followed up (credibility is earned: Kennedy 2009); other
       organisations' cases are not observable (police records and their exposure are not
       public). ``top_violent`` (the top of the police record) only sorts the case into the
       'most violent' or 'other' belief, which the announced most-violent-first rule makes public;
     - whether attacks on police are answered: its own attacks on officers last week (answered as
       above); attacks on police are public news, and so is the answer, seen with weight ``vic``;
     - the loss a response inflicts: member arrests per member-week in weeks its own members were
-      under a response, and in the named target's (public);
+      under a response, and in the named target's when it was acted on (public);
     - officers' threat beliefs (``o_threat_att``/``o_threat_ref``, police records of attacks on
       refusing officers) are discounted by ``wd``.
     """
@@ -82,9 +84,12 @@ def learn(o_active, top_violent, wd, vic, response_threshold,
         if o_active[o] == 1 and o_police_prev[o] > 0:
             n_pcase += 1.0
             surge = o_exposure[o] > (1.0 + response_threshold) * max(o_exposure_base[o], 1e-9)
-            if surge or o == announced:
+            if surge or (o == announced and acted):
                 n_pevent += 1.0
     t_ok = announced >= 0 and o_active[announced] == 1
+    # a named target's case is answered only when enforcement acted on it (``acted``): a name
+    # not followed up is public too, and lowers every observer's belief (credibility is earned)
+    t_e = 1.0 if acted else 0.0
     t_top = 1 if (t_ok and announced == top_violent) else 0
     t_arrests = o_arrests[announced] if t_ok else 0
     t_weeks = o_street[announced] + o_arrests[announced] if t_ok else 0
@@ -93,7 +98,7 @@ def learn(o_active, top_violent, wd, vic, response_threshold,
         o_trade_den[o] = wd * o_trade_den[o] + o_street[o] + o_arrests[o]
         base = o_exposure_base[o]
         surge = o_exposure[o] > (1.0 + response_threshold) * max(base, 1e-9)
-        responded = o_active[o] == 1 and (surge or o == announced)
+        responded = o_active[o] == 1 and (surge or (o == announced and acted))
         violent = o_active[o] == 1 and o_violence_prev[o] > 0
         is_top = o == top_violent
         for t in range(2):
@@ -101,11 +106,12 @@ def learn(o_active, top_violent, wd, vic, response_threshold,
             own_e = own_v if responded else 0.0
             # the named target's case: public, seen by the others
             pub_v = 1.0 if (t_ok and o != announced and (t_top == 1) == (t == 0)) else 0.0
+            pub_e = pub_v * t_e
             if t == 0:
-                o_vtop_num[o] = wd * o_vtop_num[o] + own_e + pub_v
+                o_vtop_num[o] = wd * o_vtop_num[o] + own_e + pub_e
                 o_vtop_den[o] = wd * o_vtop_den[o] + own_v + pub_v
             else:
-                o_voth_num[o] = wd * o_voth_num[o] + own_e + pub_v
+                o_voth_num[o] = wd * o_voth_num[o] + own_e + pub_e
                 o_voth_den[o] = wd * o_voth_den[o] + own_v + pub_v
         own_p = 1.0 if (o_active[o] == 1 and o_police_prev[o] > 0) else 0.0
         own_pe = own_p if responded else 0.0
@@ -116,7 +122,7 @@ def learn(o_active, top_violent, wd, vic, response_threshold,
         if responded:
             ln += o_arrests[o]
             ld += o_street[o] + o_arrests[o]
-        if t_ok and o != announced:
+        if t_ok and acted and o != announced:
             ln += t_arrests
             ld += t_weeks
         o_loss_num[o] = wd * o_loss_num[o] + ln

@@ -62,7 +62,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
              cell_start, cell_list, cell_incidents, cell_deaths, width, height, torus, step,
              contact_radius, horizon, attack_cost, retaliation_weeks, loss_prior_rate, response_weeks,
              sentence_weeks, grievance_value, noise,
-             lethality, displacement_radius, attribution_rate, prior_a, prior_b, counts, rng):
+             lethality, displacement_radius, attribution_rate, prior_a, prior_b, o_lead, counts, rng):
     """Street dealers, in random order, each meet their most lucrative rival within ``contact_radius``.
 
     Their organisation attacks with probability ``logistic_choice(attack_value(...))``, where the
@@ -70,7 +70,10 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
     (``violence_response_risk``: what it learned of how violence is answered, weighted by its
     chance of becoming the most violent group on record) times the loss it has learned such a
     response inflicts on its members (``response_loss``), and the gain includes its grievance
-    against the rival (retaliation). The winner of the Tullock contest kills (probability
+    against the rival (retaliation). ``o_lead`` (0..1 per organisation) is a floor on that chance
+    from an announced queue: under a public one-at-a-time rule, a group at the head of the queue,
+    or any group when the queue is empty, knows its next violent act makes it the target
+    (Kleiman 2009: groups know where they stand and anticipate); 0 without a public rule. The winner of the Tullock contest kills (probability
     ``lethality``) or displaces the loser and takes the cell; the attacked organisation's grievance
     against the attacker grows by one. Each dealer acts or is attacked at most once a week.
     """
@@ -125,7 +128,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         s_riv = _local_strength(d_cell[r], ro, 2, width, height, torus, cell_start, cell_list, d_org, d_active,
                                 d_jail_until, step, o_members[ro])
         p_win = win_probability(s_own, s_riv)
-        q = chance_to_lead(o_violence_attr[o], rec2 if o == top1 else rec1, bump)
+        q = max(chance_to_lead(o_violence_attr[o], rec2 if o == top1 else rec1, bump), o_lead[o])
         risk = violence_response_risk(q, o_vtop_num[o], o_vtop_den[o], o_voth_num[o], o_voth_den[o], prior_a, prior_b)
         m = max(o_members[o], 1)
         loss = response_loss(m, o_loss_num[o], o_loss_den[o], loss_prior_rate, prior_a + prior_b, response_weeks,
