@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_extra_commands(sub) -> None:
     """Commands defined in other modules (compare, ...), when present."""
-    for modname in ("marketsim.experiments.compare", "marketsim.experiments.sweep"):
+    for modname in ("marketsim.experiments.compare", "marketsim.experiments.sweep",
+                    "marketsim.experiments.patterns_run"):
         try:
             mod = importlib.import_module(modname)
         except ImportError:
