@@ -103,3 +103,24 @@ def test_refuses_a_folder_it_does_not_own(tmp_path, capsys):
     assert main(["patterns", "--quick", "--only", "P2", "--workers", "1", "--out", str(foreign)]) == 2
     assert (foreign / "notes.txt").read_text() == "keep me"
     assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+
+
+def test_a_failed_run_makes_its_rows_could_not_run_and_exit_1(tmp_path, monkeypatch, capsys):
+    from marketsim.experiments import patterns_run
+
+    real = patterns_run.run_arm
+
+    def flaky(scenario, *args):
+        if scenario["enforcement"]["policy"] == "kingpin":
+            raise RuntimeError("boom")
+        return real(scenario, *args)
+
+    monkeypatch.setattr(patterns_run, "run_arm", flaky)
+    out = tmp_path / "f"
+    rc = main(["patterns", "--quick", "--only", "P3,P10", "--workers", "1", "--quiet", "--out", str(out)])
+    assert rc == 1
+    assert "could not run" in capsys.readouterr().err
+    table = pd.read_csv(out / "patterns.csv").set_index("pattern")
+    assert all(table.loc[p, "verdict"].startswith("could not run") for p in ("P3a", "P3b", "P3c"))
+    assert not table.loc["P10a", "verdict"].startswith("could not run")
+    assert len(list((out / "store" / "failed").glob("*.txt"))) == 2

@@ -379,8 +379,8 @@ def patterns(quick: bool = False, only=None, replicates: int | None = None, work
                         "%Y-%m-%d %H:%M:%S"), "root_seed": int(root_seed), "replicates": replicates,
                     "seeds": f"replicate r of every arm: numpy.random.SeedSequence({root_seed}, spawn_key=(r,))",
                     "executor": ex.where, "workers": workers, "runs_planned": len(planned),
-                    "runs_computed_now": ex.done + ex.failed, "runs_failed": ex.failed + sum(
-                        1 for s in store.status().values() if s == "failed") - ex.failed,
+                    "runs_computed_now": ex.done + ex.failed,
+                    "runs_failed": sum(1 for st in store.status().values() if st == "failed"),
                     "failures": ex.failures, "arms": {a: scenarios[a].model_dump(mode="json") for a in arms},
                     "mode_overrides": MODES[mode]["overrides"], "overrides": list(overrides or []),
                     "wall_s_runs": round(ex.wall_s, 1)}
