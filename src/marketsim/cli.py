@@ -106,7 +106,8 @@ def cmd_explore(args) -> int:
 
 def _add_extra_commands(sub) -> None:
     """Commands defined in other modules (compare, ...), when present."""
-    for modname in ("marketsim.experiments.compare", "marketsim.experiments.sweep"):
+    for modname in ("marketsim.experiments.compare", "marketsim.experiments.sweep",
+                    "marketsim.experiments.patterns_run"):
         try:
             mod = importlib.import_module(modname)
         except ImportError:

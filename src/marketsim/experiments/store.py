@@ -6,6 +6,7 @@ Layout of a store folder (``DIR/store`` of a ``compare`` or ``sweep`` output)::
     runs/<run_id>.parquet    one row per finished run: ids, parameters, seed, scenario hash,
                              status ("ok" or "failed"), error, every run-level metric
     timeseries/<run_id>.parquet   every week of that run (finished runs only)
+    districts/<run_id>.parquet    every week and district of that run, where the experiment keeps them
     maps/<run_id>.npz        spatial snapshots, where the experiment keeps them
     failed/<run_id>.txt      error and traceback of a run that raised
     .lock                    flock'ed by the process writing the store
@@ -160,10 +161,13 @@ class RunStore:
         """Runs that need no recomputation (finished without error)."""
         return {rid for rid, st in self.status().items() if st == "ok"}
 
-    def write_ok(self, rid: str, row: dict, timeseries: pd.DataFrame | None = None, maps: dict | None = None) -> None:
-        """Record a finished run: its timeseries and maps first, its run row last (the row marks it done)."""
+    def write_ok(self, rid: str, row: dict, timeseries: pd.DataFrame | None = None, maps: dict | None = None,
+                 districts: pd.DataFrame | None = None) -> None:
+        """Record a finished run: its timeseries, districts and maps first, its run row last (the row marks it done)."""
         if timeseries is not None:
             atomic_write_parquet(self._part("timeseries", rid), timeseries)
+        if districts is not None:
+            self.write_districts(rid, districts)
         if maps:
             buf = io.BytesIO()
             np.savez_compressed(buf, **{k: np.asarray(v) for k, v in maps.items()})
@@ -171,6 +175,15 @@ class RunStore:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._part("failed", rid, "txt"))
         atomic_write_parquet(self._part("runs", rid), pd.DataFrame([{**row, "status": "ok", "error": ""}]))
+
+    def write_districts(self, rid: str, districts: pd.DataFrame) -> None:
+        """The per-district part of a run (``RunResult.districts``); write it before the run row."""
+        atomic_write_parquet(self._part("districts", rid), districts)
+
+    def districts(self, rid: str) -> pd.DataFrame | None:
+        """The per-district part of run ``rid``, or None where the experiment did not keep it."""
+        p = self._part("districts", rid)
+        return pd.read_parquet(p) if p.exists() else None
 
     def write_failed(self, rid: str, row: dict, exc: BaseException | str, tb: str | None = None) -> None:
         """Record a run that raised: its error in the run row, the traceback beside it."""
