@@ -573,16 +573,15 @@ def cmd_compare(args) -> int:
 
 def _print_table(res: CompareResult) -> None:
     from .report import fmt
+    from .stats import range_respecting_ci
 
-    t = res.comparison
     labels = [sp.label for sp in res.specs]
     print(f"{len(labels)} scenarios x {res.provenance['replicates']} replicates, root seed "
           f"{res.provenance['root_seed']} ({res.provenance['wall_s_total']:.0f} s)")
     for metric in HEADLINE:
-        sub = t[t["metric"] == metric].set_index("scenario")
         cells = []
-        for s in labels:
-            r = sub.loc[s]
+        for s in labels:  # the report's intervals: inside the quantity's range (no negative counts)
+            r = range_respecting_ci(res.runs.loc[res.runs["scenario"] == s, metric].to_numpy(float))
             cells.append(f"{s}: {fmt(r['mean'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]")
         print(f"  {metric:<24} " + "; ".join(cells))
     print(f"wrote {res.out}/report.html (and report.md, comparison.csv, runs.parquet, timeseries.parquet, figures/)")
