@@ -69,10 +69,10 @@ from ..io import (
 from ..outdir import claim, safe_name
 from ..scenario import Scenario, ScenarioError, scenario_to_toml
 from .clitools import add_store_args, report_failed, report_shard, store_flags
-from .execute import Task, execute
+from .execute import Task, require_complete, run_missing
 from .outcomes import HEADLINE, ID_COLUMNS, KEY_METRICS, KINDS, METRICS
 from .specs import ScenarioSpec, differing_parameters, load_specs
-from .store import PlannedRun, RunStore, StoreError, plan_runs, run_id, sha256_json, shard_slice
+from .store import PlannedRun, RunStore, StoreError, plan_runs, run_id, sha256_json
 
 __all__ = ["compare", "run_replicate", "add_cli", "CompareResult", "default_map_steps"]
 
@@ -372,22 +372,13 @@ def compare(scenarios, replicates: int = 10, workers: int | None = None, root_se
         with store.locked(shard):
             store.check_or_write_manifest(manifest)
             planned = plan_runs(len(specs), replicates)
-            mine = planned if shard is None else shard_slice(planned, *shard)
-            done = store.finished()
-            pending = [] if collect else [r for r in mine if r.run_id not in done]
-            ex = execute(store, _tasks(specs, pending, root_seed, maps_plan, plugins), _record, workers=workers,
-                         scheduler=scheduler, progress=progress, plugins=plugins,
-                         already=len(mine) - len(pending), planned=len(mine))
-            if ex.done or ex.failed or done:
-                output.forget_created()
+            ex, mine, pending = run_missing(
+                store, output, planned, lambda runs: _tasks(specs, runs, root_seed, maps_plan, plugins), _record,
+                shard=shard, collect=collect, workers=workers, scheduler=scheduler, progress=progress,
+                plugins=plugins)
             if shard is not None:
                 return ShardResult(out, len(mine), len(mine) - len(pending), ex.done, ex.failed, ex.failures)
-            status = store.status()
-            missing = [r.run_id for r in planned if r.run_id not in status]
-            if missing:
-                raise StoreError(f"{out}: {len(missing)} of {len(planned)} runs are not in the store yet "
-                                 f"(e.g. {missing[0]}): run the missing shards, or the command without --shard/"
-                                 "--collect, then --collect")
+            require_complete(store, planned, out)
             runs, tseries, maps, run_wall_sum = _assemble(store, specs, replicates)
             result = _aggregate(output, specs, runs, tseries, maps, run_wall_sum, ex, t_start, command, root_seed,
                                 replicates, ci, workers, overrides, steps, plugins, require_same_world, question,

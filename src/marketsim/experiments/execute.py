@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .store import PlannedRun, RunStore
+from .store import PlannedRun, RunStore, StoreError, shard_slice
 
 
 @dataclass
@@ -150,3 +150,33 @@ def _run_dask(tasks, ok, bad, workers, scheduler, plugins) -> str:
         if cluster is not None:
             cluster.close()
     return where
+
+
+def run_missing(store: RunStore, output, planned: list[PlannedRun],
+                make_tasks: Callable[[list[PlannedRun]], list[Task]],
+                record: Callable[[Task, dict], tuple[dict, object, object]], *,
+                shard: tuple[int, int] | None = None, collect: bool = False,
+                **execute_kw) -> tuple[Execution, list[PlannedRun], list[PlannedRun]]:
+    """Run the planned runs of this shard (all of them without ``shard``) that the store does not
+    hold yet (none with ``collect``); returns ``(execution, this shard's runs, the runs computed)``.
+
+    Once the store holds any finished run, the output folder is no longer one this command may
+    remove on failure (``output.forget_created()``): finished work is kept."""
+    mine = planned if shard is None else shard_slice(planned, *shard)
+    done = store.finished()
+    pending = [] if collect else [r for r in mine if r.run_id not in done]
+    ex = execute(store, make_tasks(pending), record, already=len(mine) - len(pending), planned=len(mine),
+                 **execute_kw)
+    if ex.done or ex.failed or done:
+        output.forget_created()
+    return ex, mine, pending
+
+
+def require_complete(store: RunStore, planned: list[PlannedRun], out) -> None:
+    """Raise :class:`StoreError` unless every planned run is in the store (before ``--collect``)."""
+    status = store.status()
+    missing = [r.run_id for r in planned if r.run_id not in status]
+    if missing:
+        raise StoreError(f"{out}: {len(missing)} of {len(planned)} runs are not in the store yet "
+                         f"(e.g. {missing[0]}): run the missing shards, or the command without --shard/"
+                         "--collect, then --collect")

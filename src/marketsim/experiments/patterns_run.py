@@ -33,7 +33,7 @@ from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text, stage
 from ..outdir import claim
 from ..scenario import Scenario, ScenarioError, parse_scenario
 from . import stats
-from .execute import Task, execute
+from .execute import Task, run_missing
 from .outcomes import METRICS
 from .patterns import ARMS, MODES, PATTERNS, Test, families, family
 from .store import RunStore, plan_runs, run_id, sha256_json
@@ -347,19 +347,19 @@ def patterns(quick: bool = False, only=None, replicates: int | None = None, work
         with store.locked():
             store.check_or_write_manifest(manifest)
             planned = plan_runs(len(arms), replicates)
-            done = store.finished()
-            pending = [r for r in planned if r.run_id not in done]
-            tasks = []
-            for run in pending:
-                a = arms[run.point]
-                sd = scenarios[a].model_dump(mode="json")
-                row = {"run_id": run.run_id, "arm": a, "point": run.point, "replicate": run.replicate,
-                       "root_seed": int(root_seed), "scenario_sha256": sha256_json(sd)}
-                tasks.append(Task(run, run_arm, (sd, run.point, run.replicate, int(root_seed), plugins), row))
-            ex = execute(store, tasks, record, workers=workers, progress=progress, plugins=plugins,
-                         already=len(planned) - len(pending), planned=len(planned))
-            if ex.done or ex.failed or done:
-                output.forget_created()
+
+            def make_tasks(pending):
+                tasks = []
+                for run in pending:
+                    a = arms[run.point]
+                    sd = scenarios[a].model_dump(mode="json")
+                    row = {"run_id": run.run_id, "arm": a, "point": run.point, "replicate": run.replicate,
+                           "root_seed": int(root_seed), "scenario_sha256": sha256_json(sd)}
+                    tasks.append(Task(run, run_arm, (sd, run.point, run.replicate, int(root_seed), plugins), row))
+                return tasks
+
+            ex, _, _ = run_missing(store, output, planned, make_tasks, record, workers=workers, progress=progress,
+                                   plugins=plugins)
             data = Data(store, arms, scenarios, replicates, mode)
             rows = []
             for t in tests:

@@ -51,10 +51,10 @@ from ..scenario import ScenarioError, scenario_to_toml
 from .clitools import add_store_args, report_failed, report_shard, store_flags
 from .compare import ShardResult, _versions, run_replicate
 from .design import Design, design_dict, load_design
-from .execute import Task, execute
+from .execute import Task, require_complete, run_missing
 from .outcomes import METRICS
 from .sensitivity import SENSITIVITY_METRICS, morris, outcomes, point_table, sobol
-from .store import RunStore, StoreError, plan_runs, run_id, sha256_json, shard_slice
+from .store import RunStore, plan_runs, run_id, sha256_json
 
 __all__ = ["sweep", "add_cli"]
 
@@ -149,21 +149,12 @@ def sweep(design, out: str | Path | None = None, workers: int | None = None, sch
         with store.locked(shard):
             store.check_or_write_manifest(manifest)
             planned = plan_runs(len(d.points), d.replicates)
-            mine = planned if shard is None else shard_slice(planned, *shard)
-            done = store.finished()
-            pending = [] if collect else [r for r in mine if r.run_id not in done]
-            ex = execute(store, _tasks(d, pending, plugins), _record, workers=workers, scheduler=scheduler,
-                         progress=progress, plugins=plugins, already=len(mine) - len(pending), planned=len(mine))
-            if ex.done or ex.failed or done:
-                output.forget_created()
+            ex, mine, pending = run_missing(
+                store, output, planned, lambda runs: _tasks(d, runs, plugins), _record, shard=shard,
+                collect=collect, workers=workers, scheduler=scheduler, progress=progress, plugins=plugins)
             if shard is not None:
                 return ShardResult(out, len(mine), len(mine) - len(pending), ex.done, ex.failed, ex.failures)
-            status = store.status()
-            missing = [r.run_id for r in planned if r.run_id not in status]
-            if missing:
-                raise StoreError(f"{out}: {len(missing)} of {len(planned)} runs are not in the store yet "
-                                 f"(e.g. {missing[0]}): run the missing shards, or the command without --shard/"
-                                 "--collect, then --collect")
+            require_complete(store, planned, out)
             runs, run_wall = _assemble(store, d)
             tables = _aggregate(output, d, runs, run_wall, ex, t_start, command, workers, plugins, figures)
     except BaseException:
