@@ -200,39 +200,39 @@ def _fast_market(m, s, rng, py=False):
     u = m.params.users
     wk = allocate_workspace(s)
     f = (lambda k: k.py_func) if py else (lambda k: k)
+    r = kmarket.reach_radius(s.width, s.height, s.torus, u.search_radius)
     f(kmarket.bucket_books)(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, u.risk_cost,
                             wk.b_cell, wk.b_x, wk.b_price, wk.b_risk)
     need = f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
-                                       s.height, s.torus, u.search_radius, u.travel_cost, wk.cand_start, wk.cand)
+                                       s.height, s.torus, r, u.travel_cost, wk.cand_start, wk.cand)
     if need > wk.cand.shape[0]:
         wk.grow_candidates(need)
         f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
-                                    s.height, s.torus, u.search_radius, u.travel_cost, wk.cand_start, wk.cand)
+                                    s.height, s.torus, r, u.travel_cost, wk.cand_start, wk.cand)
+    po = m.params.organizations
+    o_open = kmarket.stranger_openness(s.o_trade_num, s.o_trade_den, po.prior_a, po.prior_b,
+                                       m.params.market.stranger_caution)
     return f(kmarket.market_round)(
-        wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price,
-        s.d_cash, s.d_sales, s.d_stockout, int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.cand_start,
-        wk.cand, s.cell_sales, s.cell_unmet, u.loyalty_discount, u.reference_price, 3, rng, wk.market)
+        m.steps + 1, wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.u_contacts,
+        s.d_active, s.d_uid, s.d_jail_until, s.d_known_uid, s.d_known_jail, s.d_cell, s.d_org,
+        s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout, o_open,
+        int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.b_risk, wk.home_cells, wk.cand_start, wk.cand,
+        s.cell_sales, s.cell_unmet, s.width, s.height, s.torus, r, u.travel_cost, u.loyalty_discount,
+        u.reference_price, 3, u.search_samples, u.explore_prob, rng, wk.market)
 
 
-def _reference_market(m, s, rng):
-    u = m.params.users
-    return kmarket.retail_market(
-        s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price, s.d_cash,
-        s.d_sales, s.d_stockout, s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet, s.width,
-        s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount, u.reference_price, 3,
-        rng)
-
-
-MARKET_ARRAYS = ("u_supplier", "u_bought", "d_inv", "d_cash", "d_sales", "d_stockout", "cell_sales", "cell_unmet")
+MARKET_ARRAYS = ("u_supplier", "u_bought", "u_contacts", "d_inv", "d_cash", "d_sales", "d_stockout", "cell_sales",
+                 "cell_unmet")
 
 
 @pytest.mark.parametrize("extra", [[], ["world.torus=true"], ["world.torus=true", "users.search_radius=1"],
                                    ["users.search_radius=0", "users.loyalty_discount=0"]])
-def test_market_round_equals_reference_scan(extra):
-    """Candidate lists + gather/match/scatter give exactly the reference per-user scan, and the same draws."""
+def test_market_round_equals_its_python(extra):
+    """Candidate lists + gather/match/scatter, compiled and as plain Python: the same purchases,
+    contacts and draws."""
     m = _mid_run(LONG + extra)
     results = []
-    for run in (_reference_market, _fast_market, lambda m, s, rng: _fast_market(m, s, rng, py=True)):
+    for run in (_fast_market, lambda m, s, rng: _fast_market(m, s, rng, py=True)):
         s = copy.deepcopy(m.state)
         rng = np.random.default_rng(11)
         out = run(m, s, rng)
@@ -245,14 +245,15 @@ def test_market_round_equals_reference_scan(extra):
             np.testing.assert_array_equal(a[name], a0[name], err_msg=name)
 
 
-def test_small_torus_falls_back_to_reference_scan():
-    """On a torus narrower than a user's reach (cells seen twice), the model uses the reference scan."""
+def test_small_torus_clamps_the_reach():
+    """On a torus narrower than a user's reach, the reach covers the city once."""
     sc = parse_scenario({}, overrides=["world.width=7", "world.height=7", "world.torus=true", "world.users=200",
                                        "world.dealers=10", "world.organizations=2", "world.district_size=5",
                                        "enforcement.officers=3"])
     m = DrugMarketModel(sc, seed=1)
     m.run(5)
     assert m.timeseries()["quantity_sold"].gt(0).all()
+    assert kmarket.reach_radius(7, 7, True, 4) == 3 and kmarket.reach_radius(7, 7, False, 4) == 4
 
 
 def _same(f, make, seed=5):

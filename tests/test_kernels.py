@@ -15,7 +15,7 @@ from marketsim.kernels import corruption as kc
 from marketsim.kernels import grid as kg
 from marketsim.kernels import policing as kp
 from marketsim.kernels import violence as kv
-from marketsim.kernels.market import retail_market, update_prices
+from marketsim.kernels.market import update_prices
 from marketsim.kernels.movement import move_dealers
 
 
@@ -93,22 +93,7 @@ def test_bucket_and_coverage(world):
     assert 0 < pair[0][1][-1].sum() <= 9 * on_duty
 
 
-def test_retail_market(world):
-    m, t = world
-    u = m.params.users
-
-    def make(rng):
-        s = copy.deepcopy(m.state)
-        return (s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price, s.d_cash,
-                s.d_sales, s.d_stockout, s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
-                s.width, s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount,
-                u.reference_price, 3, rng)
-
-    pair = _both(retail_market, make)
-    _assert_same(pair)
-    sold, unmet, served = pair[0][0]
-    assert sold > 0 and served > 0
-    assert sold == pytest.approx(pair[0][1][9].sum())  # d_sales
+# the retail market against its py_func: tests/test_contacts.py
 
 
 def test_update_prices(world):

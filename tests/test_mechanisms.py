@@ -12,9 +12,10 @@ from marketsim.kernels import corruption as kc
 from marketsim.kernels import decisions as rules
 from marketsim.kernels import violence as kv
 from marketsim.kernels.grid import bucket_street_dealers
-from marketsim.kernels.market import retail_market
+from marketsim.kernels.market import run_market
 from marketsim.kernels.movement import move_dealers
-from marketsim.state import LEADER, LIEUTENANT, allocate
+from marketsim.scenario import Users
+from marketsim.state import LEADER, LIEUTENANT, allocate, allocate_workspace
 
 
 def _two_gang_world(n_pairs=40, width=60, height=60):
@@ -174,9 +175,8 @@ def _one_user_one_dealer(price):
     s.u_cell[0], s.u_demand[0], s.u_elast[0] = 12, 2.0, -0.5
     s.d_active[0], s.d_cell[0], s.d_inv[0], s.d_price[0] = 1, 12, 100.0, price
     bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, 0, s.ncell, s.cell_start, s.cell_list, s.cell_dealers)
-    retail_market(s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.d_cell, s.d_inv, s.d_price, s.d_cash,
-                  s.d_sales, s.d_stockout, s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
-                  s.width, s.height, s.torus, 2, 4.0, 15.0, 5.0, 100.0, 3, np.random.default_rng(0))
+    users = Users(search_radius=2, travel_cost=4.0, risk_cost=15.0, loyalty_discount=5.0, reference_price=100.0)
+    run_market(s, allocate_workspace(s), 0, users, np.ones(1), np.random.default_rng(0))
     return float(s.u_bought[0])
 
 

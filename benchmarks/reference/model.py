@@ -123,6 +123,11 @@ class Block(Cell):
 
 # --------------------------------------------------------------------------------- agents
 class User(CellAgent):
+    """A buyer who knows a few dealers (Eck 1995; May & Hough 2004): it buys from its contacts,
+    searches when too few of them can sell (or when it shops around), and is refused by a
+    dealer who does not know it with a probability that rises with his organisation's
+    perceived arrest risk."""
+
     def __init__(self, model, cell, demand, elasticity):
         super().__init__(model)
         self.cell = cell
@@ -130,33 +135,79 @@ class User(CellAgent):
         self.elasticity = elasticity
         self.supplier = None
         self.bought = 0.0
+        self.contacts: list[Dealer] = []  # dealers it knows (a jailed or departed dealer drops himself)
+
+    def full_price(self, dealer):
+        u = self.model.p.users
+        return dealer.price + (u.travel_cost * self.model.distance(self.cell.coordinate, dealer.cell.coordinate)
+                               + u.risk_cost * dealer.cell.police)
+
+    def know(self, dealer):
+        self.contacts.append(dealer)
+        dealer.clients.add(self)
+
+    def forget(self, dealer):
+        self.contacts.remove(dealer)
+        dealer.clients.discard(self)
 
     def buy(self):
         m = self.model
         u = m.p.users
-        here = self.cell.coordinate
+        rng = m.rng
         self.bought = 0.0
+        for d in [d for d in self.contacts if m.distance(self.cell.coordinate, d.cell.coordinate) > m.reach_radius]:
+            self.forget(d)  # moved out of reach
+        known = {d: 1 for d in self.contacts}
+        usable = sum(1 for d in self.contacts if d.inventory > 0.0)
+        options = list(self.contacts)
+        if usable < u.contacts or (u.explore_prob > 0.0 and rng.random() < u.explore_prob):
+            if self.contacts:  # a contact introduces another street member of his organisation
+                c = self.contacts[int(rng.integers(0, len(self.contacts)))]
+                others = [d for d in c.org.members if d.on_street and d is not c]
+                if others:
+                    r = others[int(rng.integers(0, len(others)))]
+                    if m.distance(self.cell.coordinate, r.cell.coordinate) <= m.reach_radius and r not in known:
+                        options.append(r)
+                        known[r] = 2
+            reach = [a for a in m.reach(self.cell, m.reach_radius) if type(a) is Dealer]
+            if reach:
+                for _ in range(u.search_samples):  # dealers met by asking around
+                    d = reach[int(rng.integers(0, len(reach)))]
+                    if d in known:
+                        continue
+                    if rng.random() >= d.org.openness:
+                        continue  # he does not sell to someone he does not know
+                    options.append(d)
+                    known[d] = 0
         want = -1.0
+        used = set()
         for _ in range(3):
             best, best_full = None, math.inf
-            for dealer in m.reach(self.cell, u.search_radius):
-                if type(dealer) is not Dealer or dealer.inventory <= 0.0:
-                    continue
-                full = dealer.price + u.travel_cost * m.distance(here, dealer.cell.coordinate) \
-                    + u.risk_cost * dealer.cell.police
-                if dealer is self.supplier:
-                    full -= u.loyalty_discount
-                if full < best_full:
-                    best, best_full = dealer, full
+            for d in options:
+                full = self.full_price(d) - (u.loyalty_discount if known[d] == 1 else 0.0)
+                if d.inventory > 0.0 and full < best_full:
+                    best, best_full = d, full
             if best is None:
                 break
             if want < 0.0:
-                undiscounted = best_full + (u.loyalty_discount if best is self.supplier else 0.0)
-                want = purchase_quantity(self.demand, self.elasticity, undiscounted, u.reference_price)
+                want = purchase_quantity(self.demand, self.elasticity, self.full_price(best), u.reference_price)
             q = min(want - self.bought, best.inventory)
+            stock_before = {d: d.inventory > 0.0 for d in self.contacts}
             best.sell(q)
             self.bought += q
             self.supplier = best
+            if known[best] == 0:
+                m.c["stranger_units"] += q
+            if best not in self.contacts:  # a new contact, in place of the least useful one when full
+                if len(self.contacts) >= u.contacts:
+                    keep = [d for d in self.contacts if d not in used]
+                    if keep:
+                        worst = min(keep, key=lambda d: -self.full_price(d) if stock_before[d] else -math.inf)
+                        self.forget(worst)
+                if len(self.contacts) < u.contacts:
+                    self.know(best)
+            known[best] = 1
+            used.add(best)
             if self.bought >= want - 1e-12:
                 break
         if want < 0.0:
@@ -168,6 +219,8 @@ class User(CellAgent):
         if self.bought > 0.0:
             m.c["served"] += 1
             m.c["quantity_sold"] += self.bought
+        if not self.contacts:
+            m.c["no_contact"] += 1
 
 
 class Dealer(CellAgent):
@@ -186,6 +239,7 @@ class Dealer(CellAgent):
         self.sales_avg = 0.0
         self.stockout = False
         self.acted = False
+        self.clients: set[User] = set()  # users who know him
         if rank == LEADER:
             org.leader = self
 
@@ -210,13 +264,19 @@ class Dealer(CellAgent):
         self.cash += q * self.price
         self.cell.sales += q
 
+    def lose_clients(self):
+        for user in list(self.clients):
+            user.forget(self)
+
     def go_to_prison(self, until):
+        self.lose_clients()
         self.jail_until = until
         self.home = self.cell
         self.cell = None
 
     def leave(self):
         """Quit the market or die (an organisation notices a dead leader at succession)."""
+        self.lose_clients()
         self.org.members.discard(self)
         self.remove()
 
@@ -463,6 +523,8 @@ class ReferenceMarket(mesa.Model):
             raise ValueError("the reference implements the 'none' policy only")
         self.grid = OrthogonalMooreGrid((w.width, w.height), torus=w.torus, random=self.random, cell_klass=Block)
         self.width, self.height, self.torus = w.width, w.height, w.torus
+        r = p.users.search_radius  # on a torus narrower than the reach, the reach covers the city once
+        self.reach_radius = min(r, (min(w.width, w.height) - 1) // 2) if w.torus else r
         self.org_gen = 0
         self.week = 0
         self.c = defaultdict(float)
@@ -739,7 +801,10 @@ class ReferenceMarket(mesa.Model):
             self.cover_cells()
 
     def retail_market(self):
-        sp = self.p.supply
+        sp, po = self.p.supply, self.p.organizations
+        for org in self.organizations:  # how open each organisation is to strangers, from its own arrests
+            org.openness = math.exp(-self.p.market.stranger_caution
+                                    * perceived_risk(org.trade_num, org.trade_den, po.prior_a, po.prior_b))
         self.agents_by_type[User].shuffle_do("buy")
         revenue = 0.0
         for org in self.organizations:
@@ -1057,6 +1122,8 @@ class ReferenceMarket(mesa.Model):
             "quantity_sold": c["quantity_sold"],
             "unmet_demand": c["unmet_demand"],
             "users_served_share": c["served"] / max(len(self.agents_by_type[User]), 1),
+            "stranger_sales_share": c["stranger_units"] / c["quantity_sold"] if c["quantity_sold"] > 0 else 0.0,
+            "users_without_contact": c["no_contact"] / max(len(self.agents_by_type[User]), 1),
             "arrests": c["arrests"],
             "leader_arrests": c["leader_arrests"],
             "seizures": c["interdicted"] + c["street_seizures"] + c["exit_stock"],
@@ -1076,5 +1143,5 @@ class ReferenceMarket(mesa.Model):
 
 REPORTED = ["homicides", "violent_incidents", "violence_turf", "violence_succession", "violence_against_police",
             "corrupted_officer_share", "bribes_paid", "hhi", "retail_price", "quantity_sold", "unmet_demand",
-            "users_served_share", "arrests", "leader_arrests", "seizures", "incarcerated", "dealers",
+            "users_served_share", "stranger_sales_share", "users_without_contact", "arrests", "leader_arrests", "seizures", "incarcerated", "dealers",
             "n_organizations", "active_market_cells", "displacement", "entrants", "leader_removals"]

@@ -37,6 +37,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "quantity_sold": ("count", "units sold at retail"),
     "unmet_demand": ("count", "units users wanted but could not buy"),
     "users_served_share": ("level", "share of users who bought this week"),
+    "stranger_sales_share": ("level", "share of units sold to users the dealer did not know (not a contact, not referred)"),
+    "users_without_contact": ("level", "share of users who know no dealer after the week's market"),
     "wholesale_stock": ("level", "units in organisations' warehouses"),
     "imported": ("count", "units shipped into the region"),
     "arrests": ("count", "arrests of all ranks"),

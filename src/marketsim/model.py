@@ -37,13 +37,7 @@ from .kernels import violence as k_violence
 from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sales, week_counts
 from .kernels.decisions import decay_grievances
 from .kernels.grid import bucket_street_dealers, officer_coverage
-from .kernels.market import (
-    bucket_books,
-    build_candidates,
-    market_round,
-    retail_market,
-    update_prices,
-)
+from .kernels.market import run_market, stranger_openness, update_prices
 from .kernels.measure import decay_add, district_sales_hhi, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
@@ -175,7 +169,7 @@ class DrugMarketModel(mesa.Model):
         rng = self.streams["init"]
         max_dealers = int(np.ceil(w.dealers * sc.market.max_dealers_factor))
         s = allocate(w.width, w.height, w.torus, w.users, max_dealers, max_dealers + w.organizations,
-                     e.officers)
+                     e.officers, u.contacts)
         self.state = s
         W, H = w.width, w.height
         xs, ys = np.meshgrid(np.arange(W), np.arange(H))
@@ -581,31 +575,13 @@ class DrugMarketModel(mesa.Model):
     def _retail_market(self, t: int) -> None:
         s, u, sp, e = self.state, self.params.users, self.params.supply, self.params.enforcement
         wk = self._work
-        if s.torus and 2 * u.search_radius + 1 > s.width:
-            # reach wraps onto itself: cells are seen more than once; use the reference scan
-            sold, unmet, served = retail_market(
-                s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
-                s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
-                s.cell_start, s.cell_list, s.cell_police, s.cell_sales, s.cell_unmet,
-                s.width, s.height, s.torus, u.search_radius, u.travel_cost, u.risk_cost, u.loyalty_discount,
-                u.reference_price, 3, self.streams["market"])
-        else:
-            if not np.array_equal(wk.u_cell_seen, s.u_cell):  # users moved home: rebuild the home-cell index
-                self._work = wk = allocate_workspace(s)
-            bucket_books(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, u.risk_cost,
-                         wk.b_cell, wk.b_x, wk.b_price, wk.b_risk)
-            while True:
-                need = build_candidates(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
-                                        s.height, s.torus, u.search_radius, u.travel_cost, wk.cand_start, wk.cand)
-                if need <= wk.cand.shape[0]:
-                    break
-                wk.grow_candidates(need)
-            sold, unmet, served = market_round(
-                wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought,
-                s.d_cell, s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout,
-                int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.cand_start, wk.cand,
-                s.cell_sales, s.cell_unmet, u.loyalty_discount, u.reference_price, 3, self.streams["market"],
-                wk.market)
+        if not np.array_equal(wk.u_cell_seen, s.u_cell):  # users moved home: rebuild the home-cell index
+            self._work = wk = allocate_workspace(s)
+        po = self.params.organizations
+        # each organisation's openness to strangers, from the arrest risk its own arrests taught it
+        o_open = stranger_openness(s.o_trade_num, s.o_trade_den, po.prior_a, po.prior_b,
+                                   self.params.market.stranger_caution)
+        sold, unmet, served, strangers, no_contact = run_market(s, wk, t, u, o_open, self.streams["market"])
         # member dealers hand the organisation its share of the retail margin
         revenue = wk.revenue
         settle_sales(s.d_active, s.d_org, s.d_sales, s.d_price, s.d_cash, sp.dealer_margin_share, sp.transfer_price,
@@ -622,6 +598,8 @@ class DrugMarketModel(mesa.Model):
         self.c["quantity_sold"] = sold
         self.c["unmet_demand"] = unmet
         self.c["users_served_share"] = served / max(s.u_cell.size, 1)
+        self.c["stranger_sales_share"] = strangers / sold if sold > 0 else 0.0
+        self.c["users_without_contact"] = no_contact / max(s.u_cell.size, 1)
         self.c["retail_price"] = float(revenue_total / sold) if sold > 0 else float(
             np.mean(s.d_price[act])) if act.any() else np.nan
         # concentration of this week's sales
@@ -766,6 +744,8 @@ class DrugMarketModel(mesa.Model):
             "quantity_sold": c["quantity_sold"],
             "unmet_demand": c["unmet_demand"],
             "users_served_share": c["users_served_share"],
+            "stranger_sales_share": c["stranger_sales_share"],
+            "users_without_contact": c["users_without_contact"],
             "wholesale_stock": float(s.o_stock[active].sum()),
             "imported": c["imported"],
             "arrests": c["arrests"],

@@ -177,7 +177,22 @@ class Users(_Section):
         15.0, ge=0, description="Perceived cost (dollars/unit) per officer patrolling the dealer's cell (buyer's arrest risk)."
     )
     loyalty_discount: float = Field(
-        5.0, ge=0, description="Effective-price bonus (dollars/unit) for the user's last supplier (search cost, trust)."
+        5.0, ge=0, description="Effective-price bonus (dollars/unit) for a dealer the user knows (one of its contacts: "
+        "no search cost, trust). Assumption."
+    )
+    contacts: int = Field(
+        4, ge=1, le=8, description="Dealers a user knows at once (its contacts). Users buy from dealers they know, "
+        "found by search and referral (Eck 1995; May & Hough 2004: retail markets are largely closed, buyers "
+        "reaching sellers through acquaintances). The number is an assumption."
+    )
+    search_samples: int = Field(
+        2, ge=0, le=8, description="Street dealers within reach a searching user meets in a week (drawn uniformly "
+        "among those within search_radius). A user searches when fewer of its contacts than `contacts` are usable "
+        "(on the street, within reach, with stock), or when it shops around (explore_prob). Assumption."
+    )
+    explore_prob: float = Field(
+        0.05, ge=0, le=1, description="Weekly probability that a user with enough usable contacts searches anyway "
+        "(shops around; lets new sellers find buyers). Assumption."
     )
 
 
@@ -485,6 +500,15 @@ class Market(_Section):
         "members quit) when its cash falls below exit_cash per member (unprofitable organisations exit).",
     )
     initial_dealer_cash: float = Field(500.0, ge=0, description="Cash a dealer starts with (dollars).")
+    stranger_caution: float = Field(
+        10.0,
+        ge=0,
+        le=1000,
+        description="How fast a market closes to strangers: a dealer sells to a user who does not know him (and "
+        "was not referred by one of his organisation) with probability exp(-stranger_caution x his organisation's "
+        "perceived weekly arrest risk). Heavy enforcement closes markets to strangers (Eck 1995; May & Hough 2004); "
+        "the value is an assumption (10: about 0.8 at a perceived risk of 2% a week, 0.37 at 10%).",
+    )
     entrant_cash: float = Field(
         5000.0, ge=0, description="Working capital (dollars) a new independent seller brings to its first purchases."
     )

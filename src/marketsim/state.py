@@ -46,6 +46,7 @@ class State:
     u_elast: np.ndarray  # float64: price elasticity (<= 0)
     u_supplier: np.ndarray  # int32: dealer slot last bought from, -1
     u_bought: np.ndarray  # float64: units bought this week
+    u_contacts: np.ndarray  # int32[users, contacts]: dealer slots the user knows, -1 empty (compacted)
     # --- dealers (slot pool) ----------------------------------------------
     d_active: np.ndarray  # int8: slot holds a dealer (free, in prison or on the street)
     d_uid: np.ndarray  # int64: unique id of the dealer in the slot
@@ -62,6 +63,8 @@ class State:
     d_stockout: np.ndarray  # int8: ran out of stock this week
     d_moved: np.ndarray  # int8: moved this week
     d_seen_cell: np.ndarray  # int32: cell where the police last saw the dealer (patrol coverage), -1 never
+    d_known_uid: np.ndarray  # int64: the slot's dealer uid at the last market round (contacts follow a dealer, not a slot)
+    d_known_jail: np.ndarray  # int32: his release week then (a new arrest changes it: contacts are lost)
     # --- organisations (slot pool) ------------------------------------------
     o_active: np.ndarray  # int8
     o_gen: np.ndarray  # int32
@@ -150,8 +153,9 @@ class State:
         return h.hexdigest()
 
 
-def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int, max_orgs: int, officers: int) -> State:
-    """Zeroed state of the given sizes."""
+def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int, max_orgs: int, officers: int,
+             contacts: int = 4) -> State:
+    """Zeroed state of the given sizes (``contacts``: dealers a user can know at once)."""
     ncell = width * height
     z = np.zeros
     i32, i64, f64, i8 = np.int32, np.int64, np.float64, np.int8
@@ -176,6 +180,7 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         u_elast=z(users, f64),
         u_supplier=np.full(users, -1, i32),
         u_bought=z(users, f64),
+        u_contacts=np.full((users, contacts), -1, i32),
         d_active=z(max_dealers, i8),
         d_uid=np.full(max_dealers, -1, i64),
         d_cell=z(max_dealers, i32),
@@ -191,6 +196,8 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         d_stockout=z(max_dealers, i8),
         d_moved=z(max_dealers, i8),
         d_seen_cell=np.full(max_dealers, -1, i32),
+        d_known_uid=np.full(max_dealers, -1, i64),
+        d_known_jail=z(max_dealers, i32),
         o_active=z(max_orgs, i8),
         o_gen=z(max_orgs, i32),
         o_uid=np.full(max_orgs, -1, i64),
@@ -290,7 +297,7 @@ def allocate_workspace(s: State) -> Workspace:
     ws = Workspace(
         home_cells=cells,
         u_home=u_home,
-        market=market_work(s.u_cell.size, s.max_dealers),
+        market=market_work(s.u_cell.size, s.max_dealers, s.max_orgs, s.u_contacts.shape[1]),
         b_cell=np.zeros(s.max_dealers, np.int32),
         b_x=np.zeros(s.max_dealers, np.int32),
         b_price=np.zeros(s.max_dealers),

@@ -1,4 +1,19 @@
-"""Retail market (DESIGN process 4): users buy from dealers within reach; dealers reprice."""
+"""Retail market (DESIGN process 4): users buy from the dealers they know; dealers reprice.
+
+Users know their dealers (Eck 1995; May & Hough 2004). Each user keeps a bounded list of
+contacts (``u_contacts``, at most ``users.contacts`` dealer slots, -1 empty) and buys from
+them first. A user with fewer usable contacts (on the street, within reach, with stock) than
+that, or one who shops around this week (``users.explore_prob``), searches: it asks one of its
+contacts for a referral to another street member of the contact's organisation, and samples
+``users.search_samples`` dealers among those within reach. A dealer sells to a referred user as
+to a contact; to a stranger only with probability ``exp(-market.stranger_caution x perceived
+arrest risk)`` of his organisation (a closed market under enforcement pressure). Among the dealers
+it can buy from, a user picks the lowest full price (price + travel + risk, minus
+``users.loyalty_discount`` for a dealer it knows) with stock, up to three dealers a week; a new
+dealer it bought from becomes a contact (replacing the worst one when the list is full).
+Contacts are lost when the dealer is jailed, leaves (his slot is freed or reused) or moves out
+of reach. The cost per user is O(contacts + search samples), whatever the density of dealers.
+"""
 
 from collections import namedtuple
 
@@ -6,121 +21,29 @@ import numpy as np
 from numba import njit
 
 from .decisions import arrest_probability, purchase_quantity
-from .grid import shuffle_into, shuffled, wrap
-from .memory import prefetch
-
-
-@njit(cache=True)
-def _best_dealer(c0, supplier, radius, width, height, torus, cell_start, cell_list, d_inv, d_price,
-                 cell_police, travel_cost, risk_cost, loyalty):
-    """The dealer with stock and the lowest full price within reach of cell ``c0``; -1 if none."""
-    best = -1
-    best_full = np.inf
-    x0 = c0 % width
-    y0 = c0 // width
-    for dy in range(-radius, radius + 1):
-        y = wrap(y0 + dy, height, torus)
-        if y < 0:
-            continue
-        for dx in range(-radius, radius + 1):
-            x = wrap(x0 + dx, width, torus)
-            if x < 0:
-                continue
-            c = y * width + x
-            s = cell_start[c]
-            e = cell_start[c + 1]
-            if s == e:
-                continue
-            dist = max(abs(dx), abs(dy))
-            extra = travel_cost * dist + risk_cost * cell_police[c]
-            for k in range(s, e):
-                d = cell_list[k]
-                if d_inv[d] <= 0.0:
-                    continue
-                full = d_price[d] + extra
-                if d == supplier:
-                    full -= loyalty
-                if full < best_full:
-                    best_full = full
-                    best = d
-    return best, best_full
-
-
-@njit(cache=True)
-def retail_market(u_cell, u_demand, u_elast, u_supplier, u_bought,
-                  d_cell, d_inv, d_price, d_cash, d_sales, d_stockout,
-                  cell_start, cell_list, cell_police, cell_sales, cell_unmet,
-                  width, height, torus, radius, travel_cost, risk_cost, loyalty, reference_price,
-                  max_tries, rng):
-    """Match every user, in random order, to the cheapest dealer (full price) within reach.
-
-    A user wants ``purchase_quantity`` at the full price of the best dealer; if that
-    dealer runs out, the user tries the next best, up to ``max_tries`` dealers.
-    Sales are recorded at the dealer's cell; what is not bought is unmet demand, recorded
-    at the user's home cell.
-    Returns (units sold, unmet units, users served).
-
-    This is the reference formulation (a scan of every cell within reach, per user). The
-    model runs :func:`market_round`, which gives the same result from a candidate list
-    built once per home cell; both are kept so each can be checked against the other.
-    """
-    sold = 0.0
-    unmet = 0.0
-    served = 0
-    n = u_cell.shape[0]
-    order = shuffled(n, rng)
-    for i in range(n):
-        u = order[i]
-        c0 = u_cell[u]
-        u_bought[u] = 0.0
-        want = -1.0
-        for _t in range(max_tries):
-            d, full = _best_dealer(c0, u_supplier[u], radius, width, height, torus, cell_start, cell_list,
-                                   d_inv, d_price, cell_police, travel_cost, risk_cost, loyalty)
-            if d < 0:
-                break
-            if want < 0.0:
-                want = purchase_quantity(u_demand[u], u_elast[u], full + (loyalty if d == u_supplier[u] else 0.0),
-                                         reference_price)
-            q = min(want - u_bought[u], d_inv[d])
-            d_inv[d] -= q
-            if d_inv[d] <= 1e-12:
-                d_inv[d] = 0.0
-                d_stockout[d] = 1
-            d_sales[d] += q
-            d_cash[d] += q * d_price[d]
-            cell_sales[d_cell[d]] += q
-            u_bought[u] += q
-            u_supplier[u] = d
-            if u_bought[u] >= want - 1e-12:
-                break
-        if want < 0.0:
-            want = u_demand[u]  # nobody within reach: the whole base demand goes unmet
-        short = want - u_bought[u]
-        if short > 0.0:
-            unmet += short
-            cell_unmet[c0] += short
-        if u_bought[u] > 0.0:
-            served += 1
-            sold += u_bought[u]
-    return sold, unmet, served
-
+from .grid import chebyshev, shuffle_into, wrap
+from .rand import randint
 
 # ----------------------------------------------------------------------------------------
-# The fast formulation used by the model.
+# Sampling "a dealer within reach" must not cost a scan of every cell within reach. Prices and
+# police do not change during the market round; only stocks do. So, once per week and in cell
+# order, each *home cell that has users* gets its candidate list: every street dealer within
+# reach, in scan order (rows, then columns, then bucket order), with its full price (price +
+# travel + risk). A row of cells within reach is one contiguous range of the dealer bucket
+# (cells are numbered row by row), so building the list takes 2r+1 range look-ups per home cell.
+# A search sample is then one uniform index into the user's home-cell list.
 #
-# Per user, the reference scans (2r+1)^2 cells (81 at the default radius 4), most of them
-# empty, in random user order: at a million users that is ~80 random memory touches per user.
-# Prices and police do not change during the market round; only stocks do. So, once per
-# week and in cell order, each *home cell that has users* gets its candidate list: every
-# street dealer within reach, in the reference's scan order, with its full price (price +
-# travel + risk; loyalty is per user and applied at query time). A row of cells within
-# reach is one contiguous range of the dealer bucket (cells are numbered row by row), so
-# building the list takes 2r+1 range look-ups per home cell instead of (2r+1)^2 cell visits.
-# Users then pick, in the same random order, the first in-stock candidate with the lowest
-# full price, with the reference's tie-breaking (first in scan order).
+# Users are visited in random order, so at a million users each access to a user's data misses
+# the cache. The round runs in passes: gather what each user needs into arrays in visiting order
+# (independent loads, which the CPU overlaps), match users to dealers reading those arrays
+# sequentially and keeping the dealers' books in compact bucket-ordered copies (which stay in
+# cache), then scatter the results back.
 # ----------------------------------------------------------------------------------------
 
+#: most contacts a user can keep (``users.contacts`` is bounded by it)
+MAX_CONTACTS = 8
+#: most dealers a search samples (``users.search_samples`` is bounded by it)
+MAX_SAMPLES = 8
 
 MarketWork = namedtuple("MarketWork", [
     "order",  # int32[users]: the random user order
@@ -128,15 +51,22 @@ MarketWork = namedtuple("MarketWork", [
     "g_lo", "g_hi",  # int64[users]: each user's candidate range in ``cand``, in visiting order
     "g_supk",  # int32[users]: bucket index of the user's supplier (-1 none), then of the new one (-2 unchanged)
     "g_demand", "g_elast", "g_bought",  # float64[users]
+    "g_con",  # int32[users, contacts]: the user's usable contacts as bucket indices (-1 empty), visiting order
     "b_pos",  # int32[max_dealers]: bucket index of a street dealer slot; -1 between rounds
     "b_inv", "b_price", "b_sales", "b_cash",  # float64[max_dealers]: dealers' books in bucket order
     "b_out",  # int8[max_dealers]: stock-out flag in bucket order
     "b_cs",  # int32[max_dealers]: index of the dealer's cell among the cells with street dealers
     "cs_sales",  # float64[max_dealers]: sales of those cells
+    "b_open",  # float64[max_dealers]: probability the dealer sells to a stranger, bucket order
+    "b_org",  # int32[max_dealers]: the dealer's organisation, bucket order
+    "lost",  # int8[max_dealers]: the slot's dealer was jailed, left or replaced since the last round
+    "o_start",  # int64[max_orgs + 1]: street members of each organisation (CSR into o_list)
+    "o_fill",  # int64[max_orgs]: cursor
+    "o_list",  # int32[max_dealers]: bucket indices of street members, by organisation
 ])
 
 
-def market_work(n_users: int, max_dealers: int) -> MarketWork:
+def market_work(n_users: int, max_dealers: int, max_orgs: int = 1, contacts: int = 4) -> MarketWork:
     """Scratch arrays for :func:`market_round`."""
     e = np.empty
     return MarketWork(
@@ -144,9 +74,12 @@ def market_work(n_users: int, max_dealers: int) -> MarketWork:
         g_home=e(n_users, np.int32), g_lo=e(n_users, np.int64), g_hi=e(n_users, np.int64),
         g_supk=e(n_users, np.int32),
         g_demand=e(n_users), g_elast=e(n_users), g_bought=e(n_users),
+        g_con=e((n_users, contacts), np.int32),
         b_pos=np.full(max_dealers, -1, np.int32),
         b_inv=e(max_dealers), b_price=e(max_dealers), b_sales=e(max_dealers), b_cash=e(max_dealers),
         b_out=e(max_dealers, np.int8), b_cs=e(max_dealers, np.int32), cs_sales=e(max_dealers),
+        b_open=e(max_dealers), b_org=e(max_dealers, np.int32), lost=e(max_dealers, np.int8),
+        o_start=e(max_orgs + 1, np.int64), o_fill=e(max_orgs, np.int64), o_list=e(max_dealers, np.int32),
     )
 
 
@@ -272,27 +205,52 @@ def build_candidates(cells, cell_start, b_x, b_price, b_risk, width, height, tor
 
 
 @njit(cache=True)
-def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
-                 d_cell, d_inv, d_price, d_cash, d_sales, d_stockout,
-                 n_street, cell_list, b_cell, cand_start, cand,
-                 cell_sales, cell_unmet, loyalty, reference_price, max_tries, rng, work):
-    """:func:`retail_market` on prebuilt candidate lists (:func:`build_candidates`): the same
-    purchases, in the same random order, with the same draws from ``rng``, the same sums.
+def _has(opt_k, nopt, k):
+    for j in range(nopt):
+        if opt_k[j] == k:
+            return True
+    return False
 
-    Users are visited in random order, so at a million users each access to a user's data
-    misses the cache. The round therefore runs in passes: gather what each user needs into
-    arrays in visiting order (independent loads, which the CPU overlaps), match users to
-    dealers reading those arrays sequentially and keeping the dealers' books in compact
-    bucket-ordered copies (which stay in cache), then scatter the results back. Every float
-    sum is accumulated in the reference's order, so results are bit-identical.
 
-    ``work`` is a :class:`MarketWork` of scratch arrays sized for the users and dealer slots.
+@njit(cache=True)
+def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_contacts,
+                 d_active, d_uid, d_jail_until, d_known_uid, d_known_jail, d_cell, d_org,
+                 d_inv, d_price, d_cash, d_sales, d_stockout, o_open,
+                 n_street, cell_list, b_cell, b_risk, home, cand_start, cand, cell_sales, cell_unmet,
+                 width, height, torus, radius, travel_cost, loyalty, reference_price, max_tries,
+                 search_samples, explore_prob, rng, work):
+    """One week's retail market: every user, in random order, buys from the dealers it knows or
+    finds (module docstring). Sales are recorded at the dealer's cell; what is not bought is unmet
+    demand, recorded at the user's home cell.
+
+    ``t``: this week; ``u_contacts`` (int32[users, contacts]): each user's contacts (dealer slots,
+    -1 empty, kept compacted); ``d_known_uid``/``d_known_jail``: each dealer slot's uid and release
+    week at the last round (a change, or a dealer off the street, drops his contacts);
+    ``o_open``: each organisation's probability of selling to a stranger this week; ``b_risk``:
+    the risk part of the full price in bucket order (:func:`bucket_books`); ``home``: the home
+    cells of :func:`home_cells`; ``cand_start``/``cand``: their candidate lists
+    (:func:`build_candidates`, same ``radius``). ``work``: a :class:`MarketWork`.
+    Returns (units sold, unmet units, users served, units sold to strangers, users who know no
+    dealer after the round).
     """
-    order, g_home, g_lo, g_hi, g_supk, g_demand, g_elast, g_bought = (
-        work.order, work.g_home, work.g_lo, work.g_hi, work.g_supk, work.g_demand, work.g_elast, work.g_bought)
+    order, g_home, g_lo, g_hi, g_supk, g_demand, g_elast, g_bought, g_con = (
+        work.order, work.g_home, work.g_lo, work.g_hi, work.g_supk, work.g_demand, work.g_elast, work.g_bought,
+        work.g_con)
     b_pos, b_inv, b_price, b_sales, b_cash, b_out, b_cs, cs_sales = (
         work.b_pos, work.b_inv, work.b_price, work.b_sales, work.b_cash, work.b_out, work.b_cs, work.cs_sales)
+    b_open, b_org, lost, o_start, o_fill, o_list = (
+        work.b_open, work.b_org, work.lost, work.o_start, work.o_fill, work.o_list)
+    n_contacts = u_contacts.shape[1]
+    # dealers jailed, gone or replaced since the last round lose every contact
+    for d in range(d_active.shape[0]):
+        on = d_active[d] == 1 and d_jail_until[d] <= t
+        same = d_uid[d] == d_known_uid[d] and d_jail_until[d] == d_known_jail[d]
+        lost[d] = 0 if (on and same) else 1
+        d_known_uid[d] = d_uid[d]
+        d_known_jail[d] = d_jail_until[d]
     # dealers' books in bucket order; the cells they sell in, numbered in bucket order
+    no = o_start.shape[0] - 1
+    o_start[:] = 0
     ncs = -1
     for k in range(n_street):
         d = cell_list[k]
@@ -302,10 +260,24 @@ def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
         b_sales[k] = d_sales[d]
         b_cash[k] = d_cash[d]
         b_out[k] = d_stockout[d]
+        o = d_org[d]
+        b_org[k] = o
+        b_open[k] = o_open[o] if 0 <= o < no else 1.0
+        if 0 <= o < no:
+            o_start[o + 1] += 1
         if k == 0 or b_cell[k] != b_cell[k - 1]:
             ncs += 1
             cs_sales[ncs] = cell_sales[d_cell[d]]
         b_cs[k] = ncs
+    # street members by organisation (referrals)
+    for o in range(no):
+        o_start[o + 1] += o_start[o]
+        o_fill[o] = o_start[o]
+    for k in range(n_street):
+        o = b_org[k]
+        if 0 <= o < no:
+            o_list[o_fill[o]] = k
+            o_fill[o] += 1
     n = u_cell.shape[0]
     shuffle_into(order, n, rng)
     for i in range(n):  # gather (loads independent of each other: the CPU overlaps their misses)
@@ -315,56 +287,137 @@ def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
         g_supk[i] = b_pos[sup] if sup >= 0 else -1
         g_demand[i] = u_demand[u]
         g_elast[i] = u_elast[u]
+        c0 = u_cell[u]
+        m = 0
+        for j in range(n_contacts):
+            d = u_contacts[u, j]
+            if d >= 0 and lost[d] == 0 and b_pos[d] >= 0 and chebyshev(c0, d_cell[d], width, height, torus) <= radius:
+                g_con[i, m] = b_pos[d]
+                m += 1
+        for j in range(m, n_contacts):
+            g_con[i, j] = -1
     for i in range(n):
         h = g_home[i]
         g_lo[i] = cand_start[h]
         g_hi[i] = cand_start[h + 1]
+    cap = n_contacts + 1 + search_samples
+    opt_k = np.empty(cap, np.int64)
+    opt_full = np.empty(cap)
+    opt_kind = np.empty(cap, np.int8)  # 1: a contact, 2: referred by one, 0: a stranger
+    opt_slot = np.empty(cap, np.int64)  # the contact list slot holding it, -1 none
+    opt_score = np.empty(cap)  # what keeping it as a contact is worth: -full price (-inf when unusable)
     sold = 0.0
     unmet = 0.0
     served = 0
-    ahead = 8  # users
+    strangers = 0.0
+    no_contact = 0
     for i in range(n):  # match
-        if i + ahead < n:  # the candidate list of a user a few visits ahead: first and last line
-            prefetch(cand, g_lo[i + ahead])
-            prefetch(cand, max(g_hi[i + ahead] - 1, 0))
-        s0 = g_lo[i]
-        s1 = g_hi[i]
+        c0 = home[g_home[i]]
         sup_k = g_supk[i]
+        nopt = 0
+        usable = 0
+        ncon = 0
+        for j in range(n_contacts):
+            k = g_con[i, j]
+            if k < 0:
+                break
+            ncon += 1
+            opt_k[nopt] = k
+            opt_full[nopt] = b_price[k] + (travel_cost * chebyshev(c0, b_cell[k], width, height, torus) + b_risk[k])
+            opt_kind[nopt] = 1
+            opt_slot[nopt] = j
+            opt_score[nopt] = -opt_full[nopt] if b_inv[k] > 0.0 else -np.inf
+            if b_inv[k] > 0.0:
+                usable += 1
+            nopt += 1
+        search = usable < n_contacts
+        if not search and explore_prob > 0.0:
+            search = rng.random() < explore_prob
+        if search:
+            if ncon > 0:  # ask a contact to introduce another street member of his organisation
+                kc = g_con[i, randint(rng, 0, ncon)]
+                o = b_org[kc]
+                if 0 <= o < no and o_start[o + 1] - o_start[o] >= 2:
+                    m0 = o_start[o]
+                    m = o_start[o + 1] - m0
+                    k2 = np.int64(o_list[m0 + randint(rng, 0, m - 1)])
+                    if k2 == kc:
+                        k2 = np.int64(o_list[m0 + m - 1])
+                    dist = chebyshev(c0, b_cell[k2], width, height, torus)
+                    if dist <= radius and not _has(opt_k, nopt, k2):
+                        opt_k[nopt] = k2
+                        opt_full[nopt] = b_price[k2] + (travel_cost * dist + b_risk[k2])
+                        opt_kind[nopt] = 2
+                        opt_slot[nopt] = -1
+                        nopt += 1
+            s0 = g_lo[i]
+            nr = g_hi[i] - s0
+            if nr > 0:  # dealers met by asking around: uniform among the street dealers within reach
+                for _s in range(search_samples):
+                    j = s0 + randint(rng, 0, nr)
+                    k = np.int64(cand[j, 1])
+                    if _has(opt_k, nopt, k):
+                        continue
+                    p = b_open[k]
+                    if p < 1.0 and not (rng.random() < p):
+                        continue  # he does not sell to someone he does not know
+                    opt_k[nopt] = k
+                    opt_full[nopt] = cand[j, 0]
+                    opt_kind[nopt] = 0
+                    opt_slot[nopt] = -1
+                    nopt += 1
         bought = 0.0
         want = -1.0
         for _t in range(max_tries):
             best = -1
             best_full = np.inf
-            for j in range(s0, s1):
-                # the reference's scan without branches (its `continue`/`if` mispredict on most
-                # candidates): skip dealers out of stock, loyalty discount for the last supplier,
-                # strictly lower full price wins (ties: first in scan order)
-                k = np.int64(cand[j, 1])
-                full = cand[j, 0] - (loyalty if k == sup_k else 0.0)
-                better = (not (b_inv[k] <= 0.0)) & (full < best_full)
-                best_full = full if better else best_full
-                best = k if better else best
+            for j in range(nopt):
+                k = opt_k[j]
+                full = opt_full[j] - (loyalty if opt_kind[j] == 1 else 0.0)
+                if b_inv[k] > 0.0 and full < best_full:
+                    best_full = full
+                    best = j
             if best < 0:
                 break
+            k = opt_k[best]
             if want < 0.0:
-                want = purchase_quantity(g_demand[i], g_elast[i], best_full + (loyalty if best == sup_k else 0.0),
-                                         reference_price)
-            q = min(want - bought, b_inv[best])
-            b_inv[best] -= q
-            if b_inv[best] <= 1e-12:
-                b_inv[best] = 0.0
-                b_out[best] = 1
-            b_sales[best] += q
-            b_cash[best] += q * b_price[best]
-            cs_sales[b_cs[best]] += q
+                want = purchase_quantity(g_demand[i], g_elast[i], opt_full[best], reference_price)
+            q = min(want - bought, b_inv[k])
+            b_inv[k] -= q
+            if b_inv[k] <= 1e-12:
+                b_inv[k] = 0.0
+                b_out[k] = 1
+            b_sales[k] += q
+            b_cash[k] += q * b_price[k]
+            cs_sales[b_cs[k]] += q
             bought += q
-            sup_k = best
+            sup_k = k
+            if opt_kind[best] == 0:
+                strangers += q
+            if opt_slot[best] < 0:  # a new contact: a free slot, else in place of the least useful one
+                slot = -1
+                if ncon < n_contacts:
+                    slot = ncon
+                    ncon += 1
+                else:
+                    worst = -1
+                    for j in range(nopt):
+                        if opt_slot[j] >= 0 and opt_kind[j] == 1 and (worst < 0 or opt_score[j] < opt_score[worst]):
+                            worst = j
+                    if worst >= 0:
+                        slot = opt_slot[worst]
+                        opt_slot[worst] = -1
+                if slot >= 0:
+                    g_con[i, slot] = k
+                    opt_slot[best] = slot
+            opt_kind[best] = 1
+            opt_score[best] = np.inf  # bought from this week: kept
             if bought >= want - 1e-12:
                 break
         g_bought[i] = bought
         g_supk[i] = sup_k if bought > 0.0 else -2  # -2: no purchase, supplier unchanged
         if want < 0.0:
-            want = g_demand[i]  # nobody within reach: the whole base demand goes unmet
+            want = g_demand[i]  # nobody to buy from: the whole base demand goes unmet
         short = want - bought
         g_demand[i] = short  # reused: the user's shortfall, added to its home cell below
         if short > 0.0:
@@ -372,6 +425,8 @@ def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
         if bought > 0.0:
             served += 1
             sold += bought
+        if ncon == 0:
+            no_contact += 1
     for k in range(n_street):
         d = cell_list[k]
         b_pos[d] = -1
@@ -380,14 +435,54 @@ def market_round(u_home, u_cell, u_demand, u_elast, u_supplier, u_bought,
         d_cash[d] = b_cash[k]
         d_stockout[d] = b_out[k]
         cell_sales[d_cell[d]] = cs_sales[b_cs[k]]
-    for i in range(n):  # scatter, in visiting order (cell sums add up in the reference's order)
+    for i in range(n):  # scatter, in visiting order (cell sums add up in visiting order)
         u = order[i]
         u_bought[u] = g_bought[i]
         if g_supk[i] != -2:
             u_supplier[u] = cell_list[g_supk[i]]
+        for j in range(n_contacts):
+            k = g_con[i, j]
+            u_contacts[u, j] = cell_list[k] if k >= 0 else -1
         if g_demand[i] > 0.0:
             cell_unmet[u_cell[u]] += g_demand[i]
-    return sold, unmet, served
+    return sold, unmet, served, strangers, no_contact
+
+
+def reach_radius(width: int, height: int, torus: bool, radius: int) -> int:
+    """The search radius the market uses: on a torus narrower than the reach (2r + 1 cells), the
+    reach is clamped so that it covers the city once (every cell counted once)."""
+    if torus:
+        return min(radius, (min(width, height) - 1) // 2)
+    return radius
+
+
+def run_market(s, ws, t, users, o_open, rng, max_tries=3):
+    """The week's market on state ``s`` with workspace ``ws`` (:class:`marketsim.state.Workspace`):
+    dealers' books in bucket order, candidate lists of every home cell, then :func:`market_round`.
+    ``users``: the scenario's ``Users`` section. Returns what :func:`market_round` returns."""
+    r = reach_radius(s.width, s.height, s.torus, users.search_radius)
+    bucket_books(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, users.risk_cost,
+                 ws.b_cell, ws.b_x, ws.b_price, ws.b_risk)
+    while True:
+        need = build_candidates(ws.home_cells, s.cell_start, ws.b_x, ws.b_price, ws.b_risk, s.width, s.height,
+                                s.torus, r, users.travel_cost, ws.cand_start, ws.cand)
+        if need <= ws.cand.shape[0]:
+            break
+        ws.grow_candidates(need)
+    return market_round(
+        t, ws.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.u_contacts,
+        s.d_active, s.d_uid, s.d_jail_until, s.d_known_uid, s.d_known_jail, s.d_cell, s.d_org,
+        s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout, o_open,
+        int(s.cell_start[s.ncell]), s.cell_list, ws.b_cell, ws.b_risk, ws.home_cells, ws.cand_start, ws.cand,
+        s.cell_sales, s.cell_unmet, s.width, s.height, s.torus, r, users.travel_cost, users.loyalty_discount,
+        users.reference_price, max_tries, users.search_samples, users.explore_prob, rng, ws.market)
+
+
+def stranger_openness(o_trade_num, o_trade_den, prior_a, prior_b, caution):
+    """Each organisation's probability of selling to a stranger: ``exp(-caution x perceived arrest
+    risk)``, the risk its own arrests taught it (Beta prior; :func:`decisions.perceived_risk`)."""
+    risk = (o_trade_num + prior_a) / (o_trade_den + prior_a + prior_b)
+    return np.exp(-caution * risk)
 
 
 @njit(cache=True)
