@@ -3,6 +3,7 @@
     python benchmarks/scaling.py                      # full run (a few minutes on 2 cores), table + JSON
     python benchmarks/scaling.py --sizes 1000,10000   # a subset
     python benchmarks/scaling.py --no-crosscheck      # skip the statistical cross-check
+    python benchmarks/scaling.py --dense 1000000      # the dense-city row(s) (default: 10^6; "" for none)
 
 Worlds scale with the number of users ``n`` from the default city (10^4 users on 100 x 100
 blocks): a square grid of ``100 * sqrt(n / 10^4)`` blocks a side (about one user per block),
@@ -16,6 +17,11 @@ weeks; the weeks measured are the first weeks of the city as built).
 
 An *agent* is a user, a dealer or an officer at the start (organisations are not counted):
 ``ns per agent-step = wall time of a step / (users + dealers + officers)``.
+
+The *dense city* (``--dense``): ``n`` users in the default 12 hot spots (``world.hotspots=12``),
+everything else as ``world(n)``: at 10^6 users about 100 times the local density of users and
+dealers of the spread city. The market's cost per agent must not grow with local density (issue
+7: within 2x of the spread city at the same size).
 
 Measured, each size in a fresh process:
 
@@ -71,6 +77,11 @@ def world(n: int) -> list[str]:
             "world.burn_in=0"]
 
 
+def dense_world(n: int) -> list[str]:
+    """The dense city: ``world(n)`` with the default city's 12 hot spots."""
+    return world(n) + ["world.hotspots=12"]
+
+
 def agents_of(n: int) -> int:
     return n + max(1, n // 50) + max(1, n // 500)
 
@@ -85,7 +96,7 @@ def _peak_bytes() -> int:
 
 
 # ------------------------------------------------------------------------ child processes
-def child_marketsim(n: int, steps: int, same_weeks: int) -> dict:
+def child_marketsim(n: int, steps: int, same_weeks: int, dense: bool = False) -> dict:
     import gc
 
     from marketsim.model import DrugMarketModel
@@ -95,7 +106,7 @@ def child_marketsim(n: int, steps: int, same_weeks: int) -> dict:
     DrugMarketModel(parse_scenario({}, overrides=world(1000)), seed=99).run(2)
     gc.collect()
     base = _rss_bytes()
-    sc = parse_scenario({}, overrides=world(n))
+    sc = parse_scenario({}, overrides=dense_world(n) if dense else world(n))
     t0 = time.perf_counter()
     m = DrugMarketModel(sc, seed=1, profile=True)
     setup = time.perf_counter() - t0
@@ -114,7 +125,7 @@ def child_marketsim(n: int, steps: int, same_weeks: int) -> dict:
     arrays = m.state.nbytes() + m._work.nbytes()
     k = m.profiled_steps
     return {
-        "users": n, "agents": a, "steps": len(times), "setup_s": setup, "first_step_s": first,
+        "users": n, "dense": dense, "agents": a, "steps": len(times), "setup_s": setup, "first_step_s": first,
         "step_s": sum(times) / len(times), "step_ns": sum(times) / len(times) / a * 1e9,
         "step_ns_min": min(times) / a * 1e9,
         # the weeks the reference is timed on (weeks 2 .. 1 + same_weeks), for the ratio
@@ -196,7 +207,7 @@ def format_table(res: dict) -> str:
         same = f"{r['step_ns_same_weeks']:12.0f}" if ref else f"{'-':>12s}"
         ref_ns = f"{ref['step_ns']:17.0f}" if ref else f"{'-':>17s}"
         ratio = f"{r['ratio']:6.0f}x" if ref else f"{'-':>7s}"
-        lines.append(f"{r['users']:>9,d} {r['agents']:>9,d} {r['setup_s']:8.2f} {r['step_s']:8.4f} "
+        lines.append(f"{_label(r):>9s} {r['agents']:>9,d} {r['setup_s']:8.2f} {r['step_s']:8.4f} "
                      f"{r['step_ns']:13.0f} {r['peak_bytes_per_agent']:11.0f} {same} {ref_ns} {ratio}")
     lines.append("(ns/agent-step: marketsim over all measured weeks; ref weeks ns: marketsim over the weeks the "
                  "reference was timed on; ratio = reference / that)")
@@ -204,7 +215,11 @@ def format_table(res: dict) -> str:
     lines.append("ns per agent-step by process:")
     lines.append(f"{'users':>9s} " + " ".join(f"{p[:10]:>10s}" for p in PROCESSES))
     for r in res["sizes"]:
-        lines.append(f"{r['users']:>9,d} " + " ".join(f"{r['process_ns'][p]:10.1f}" for p in PROCESSES))
+        lines.append(f"{_label(r):>9s} " + " ".join(f"{r['process_ns'][p]:10.1f}" for p in PROCESSES))
+    for r in res["sizes"]:
+        if r.get("dense_over_spread"):
+            lines.append(f"dense city at {r['users']:,} users: {r['dense_over_spread']:.2f}x the spread city's "
+                         f"ns per agent-step")
     st = res.get("start")
     if st:
         lines.append("")
@@ -218,10 +233,15 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _label(r: dict) -> str:
+    return f"{r['users']:,}" + (" dense" if r.get("dense") else "")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000,1000000", help="comma-separated user counts")
     ap.add_argument("--json", default=os.path.join(ROOT, "out", "bench", "scaling.json"))
+    ap.add_argument("--dense", default="1000000", help="comma-separated user counts of dense-city rows ('' for none)")
     ap.add_argument("--no-reference", action="store_true", help="skip the Mesa reference")
     ap.add_argument("--no-start", action="store_true", help="skip the cold/warm start measurement")
     ap.add_argument("--no-crosscheck", action="store_true", help="skip the statistical cross-check")
@@ -230,7 +250,8 @@ def main(argv=None) -> int:
     if a.child:
         kind = a.child[0]
         if kind == "marketsim":
-            out = child_marketsim(int(a.child[1]), int(a.child[2]), int(a.child[3]))
+            out = child_marketsim(int(a.child[1]), int(a.child[2]), int(a.child[3]),
+                                  len(a.child) > 4 and a.child[4] == "dense")
         elif kind == "reference":
             out = child_reference(int(a.child[1]), int(a.child[2]))
         else:
@@ -259,6 +280,14 @@ def main(argv=None) -> int:
             r["reference"] = _run_child(["reference", str(n), str(ref_steps)])
             # the same weeks of the same city (seed 1), after one warm-up week each
             r["ratio"] = r["reference"]["step_ns"] / r["step_ns_same_weeks"]
+        res["sizes"].append(r)
+    for n in [int(float(x)) for x in a.dense.split(",") if x.strip()]:
+        steps, _ = STEPS.get(n, (max(3, int(2e7 // n)), 2))
+        print(f"marketsim {n:,} users, dense city ...", flush=True)
+        r = _run_child(["marketsim", str(n), str(steps), "0", "dense"])
+        spread = [x for x in res["sizes"] if x["users"] == n and not x.get("dense")]
+        if spread:
+            r["dense_over_spread"] = r["step_ns"] / spread[0]["step_ns"]
         res["sizes"].append(r)
     if not a.no_crosscheck:
         print("cross-check against the reference ...", flush=True)

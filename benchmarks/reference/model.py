@@ -175,7 +175,9 @@ class User(CellAgent):
                     d = reach[int(rng.integers(0, len(reach)))]
                     if d in known:
                         continue
+                    m.c["approached"] += 1
                     if rng.random() >= d.org.openness:
+                        m.c["refused"] += 1
                         continue  # he does not sell to someone he does not know
                     options.append(d)
                     known[d] = 0
@@ -1124,6 +1126,7 @@ class ReferenceMarket(mesa.Model):
             "users_served_share": c["served"] / max(len(self.agents_by_type[User]), 1),
             "stranger_sales_share": c["stranger_units"] / c["quantity_sold"] if c["quantity_sold"] > 0 else 0.0,
             "users_without_contact": c["no_contact"] / max(len(self.agents_by_type[User]), 1),
+            "stranger_refusal_share": c["refused"] / c["approached"] if c["approached"] > 0 else float("nan"),
             "arrests": c["arrests"],
             "leader_arrests": c["leader_arrests"],
             "seizures": c["interdicted"] + c["street_seizures"] + c["exit_stock"],
@@ -1143,5 +1146,6 @@ class ReferenceMarket(mesa.Model):
 
 REPORTED = ["homicides", "violent_incidents", "violence_turf", "violence_succession", "violence_against_police",
             "corrupted_officer_share", "bribes_paid", "hhi", "retail_price", "quantity_sold", "unmet_demand",
-            "users_served_share", "stranger_sales_share", "users_without_contact", "arrests", "leader_arrests", "seizures", "incarcerated", "dealers",
+            "users_served_share", "stranger_sales_share", "users_without_contact",
+            "stranger_refusal_share", "arrests", "leader_arrests", "seizures", "incarcerated", "dealers",
             "n_organizations", "active_market_cells", "displacement", "entrants", "leader_removals"]

@@ -39,6 +39,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "users_served_share": ("level", "share of users who bought this week"),
     "stranger_sales_share": ("level", "share of units sold to users the dealer did not know (not a contact, not referred)"),
     "users_without_contact": ("level", "share of users who know no dealer after the week's market"),
+    "stranger_refusal_share": ("level", "share of searching users' approaches to dealers who did not know them that were refused (closed market)"),
     "wholesale_stock": ("level", "units in organisations' warehouses"),
     "imported": ("count", "units shipped into the region"),
     "arrests": ("count", "arrests of all ranks"),

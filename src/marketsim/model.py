@@ -581,7 +581,7 @@ class DrugMarketModel(mesa.Model):
         # each organisation's openness to strangers, from the arrest risk its own arrests taught it
         o_open = stranger_openness(s.o_trade_num, s.o_trade_den, po.prior_a, po.prior_b,
                                    self.params.market.stranger_caution)
-        sold, unmet, served, strangers, no_contact = run_market(s, wk, t, u, o_open, self.streams["market"])
+        sold, unmet, served, strangers, no_contact, approached, refused = run_market(s, wk, t, u, o_open, self.streams["market"])
         # member dealers hand the organisation its share of the retail margin
         revenue = wk.revenue
         settle_sales(s.d_active, s.d_org, s.d_sales, s.d_price, s.d_cash, sp.dealer_margin_share, sp.transfer_price,
@@ -600,6 +600,7 @@ class DrugMarketModel(mesa.Model):
         self.c["users_served_share"] = served / max(s.u_cell.size, 1)
         self.c["stranger_sales_share"] = strangers / sold if sold > 0 else 0.0
         self.c["users_without_contact"] = no_contact / max(s.u_cell.size, 1)
+        self.c["stranger_refusal_share"] = refused / approached if approached > 0 else np.nan
         self.c["retail_price"] = float(revenue_total / sold) if sold > 0 else float(
             np.mean(s.d_price[act])) if act.any() else np.nan
         # concentration of this week's sales
@@ -746,6 +747,7 @@ class DrugMarketModel(mesa.Model):
             "users_served_share": c["users_served_share"],
             "stranger_sales_share": c["stranger_sales_share"],
             "users_without_contact": c["users_without_contact"],
+            "stranger_refusal_share": c["stranger_refusal_share"],
             "wholesale_stock": float(s.o_stock[active].sum()),
             "imported": c["imported"],
             "arrests": c["arrests"],

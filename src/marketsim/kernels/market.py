@@ -231,7 +231,7 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     cells of :func:`home_cells`; ``cand_start``/``cand``: their candidate lists
     (:func:`build_candidates`, same ``radius``). ``work``: a :class:`MarketWork`.
     Returns (units sold, unmet units, users served, units sold to strangers, users who know no
-    dealer after the round).
+    dealer after the round, strangers approached, strangers refused).
     """
     order, g_home, g_lo, g_hi, g_supk, g_demand, g_elast, g_bought, g_con = (
         work.order, work.g_home, work.g_lo, work.g_hi, work.g_supk, work.g_demand, work.g_elast, work.g_bought,
@@ -311,6 +311,8 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     served = 0
     strangers = 0.0
     no_contact = 0
+    approached = 0
+    refused = 0
     for i in range(n):  # match
         c0 = home[g_home[i]]
         sup_k = g_supk[i]
@@ -359,7 +361,9 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
                     if _has(opt_k, nopt, k):
                         continue
                     p = b_open[k]
+                    approached += 1
                     if p < 1.0 and not (rng.random() < p):
+                        refused += 1
                         continue  # he does not sell to someone he does not know
                     opt_k[nopt] = k
                     opt_full[nopt] = cand[j, 0]
@@ -445,7 +449,7 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
             u_contacts[u, j] = cell_list[k] if k >= 0 else -1
         if g_demand[i] > 0.0:
             cell_unmet[u_cell[u]] += g_demand[i]
-    return sold, unmet, served, strangers, no_contact
+    return sold, unmet, served, strangers, no_contact, approached, refused
 
 
 def reach_radius(width: int, height: int, torus: bool, radius: int) -> int:
