@@ -160,7 +160,10 @@ class User(CellAgent):
         known = {d: 1 for d in self.contacts}
         usable = sum(1 for d in self.contacts if d.inventory > 0.0)
         options = list(self.contacts)
-        if usable < u.contacts or (u.explore_prob > 0.0 and rng.random() < u.explore_prob):
+        reach = [a for a in m.reach(self.cell, m.reach_radius) if type(a) is Dealer]
+        # nobody to look for when it already knows every street dealer within reach
+        if len(self.contacts) < len(reach) and (
+                usable < u.contacts or (u.explore_prob > 0.0 and rng.random() < u.explore_prob)):
             if self.contacts:  # a contact introduces another street member of his organisation
                 c = self.contacts[int(rng.integers(0, len(self.contacts)))]
                 others = [d for d in c.org.members if d.on_street and d is not c]
@@ -169,7 +172,6 @@ class User(CellAgent):
                     if m.distance(self.cell.coordinate, r.cell.coordinate) <= m.reach_radius and r not in known:
                         options.append(r)
                         known[r] = 2
-            reach = [a for a in m.reach(self.cell, m.reach_radius) if type(a) is Dealer]
             if reach:
                 for _ in range(u.search_samples):  # dealers met by asking around
                     d = reach[int(rng.integers(0, len(reach)))]
@@ -183,6 +185,7 @@ class User(CellAgent):
                     known[d] = 0
         want = -1.0
         used = set()
+        stock_before = {d: d.inventory > 0.0 for d in self.contacts}  # usable this week
         for _ in range(3):
             best, best_full = None, math.inf
             for d in options:
@@ -194,7 +197,6 @@ class User(CellAgent):
             if want < 0.0:
                 want = purchase_quantity(self.demand, self.elasticity, self.full_price(best), u.reference_price)
             q = min(want - self.bought, best.inventory)
-            stock_before = {d: d.inventory > 0.0 for d in self.contacts}
             best.sell(q)
             self.bought += q
             self.supplier = best
@@ -204,7 +206,7 @@ class User(CellAgent):
                 if len(self.contacts) >= u.contacts:
                     keep = [d for d in self.contacts if d not in used]
                     if keep:
-                        worst = min(keep, key=lambda d: -self.full_price(d) if stock_before[d] else -math.inf)
+                        worst = min(keep, key=lambda d: -self.full_price(d) if stock_before.get(d) else -math.inf)
                         self.forget(worst)
                 if len(self.contacts) < u.contacts:
                     self.know(best)

@@ -188,7 +188,8 @@ class Users(_Section):
     search_samples: int = Field(
         2, ge=0, le=8, description="Street dealers within reach a searching user meets in a week (drawn uniformly "
         "among those within search_radius). A user searches when fewer of its contacts than `contacts` are usable "
-        "(on the street, within reach, with stock), or when it shops around (explore_prob). Assumption."
+        "(on the street, within reach, with stock), or when it shops around (explore_prob), unless it already knows "
+        "every street dealer within reach. Assumption."
     )
     explore_prob: float = Field(
         0.05, ge=0, le=1, description="Weekly probability that a user with enough usable contacts searches anyway "

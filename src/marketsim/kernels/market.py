@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from .decisions import arrest_probability, purchase_quantity
-from .grid import chebyshev, shuffle_into, wrap
+from .grid import shuffle_into, wrap
 from .rand import randint
 
 # ----------------------------------------------------------------------------------------
@@ -59,6 +59,7 @@ MarketWork = namedtuple("MarketWork", [
     "cs_sales",  # float64[max_dealers]: sales of those cells
     "b_open",  # float64[max_dealers]: probability the dealer sells to a stranger, bucket order
     "b_org",  # int32[max_dealers]: the dealer's organisation, bucket order
+    "b_xy",  # int32[max_dealers, 2]: column and row of the dealer's cell, bucket order
     "lost",  # int8[max_dealers]: the slot's dealer was jailed, left or replaced since the last round
     "o_start",  # int64[max_orgs + 1]: street members of each organisation (CSR into o_list)
     "o_fill",  # int64[max_orgs]: cursor
@@ -78,7 +79,8 @@ def market_work(n_users: int, max_dealers: int, max_orgs: int = 1, contacts: int
         b_pos=np.full(max_dealers, -1, np.int32),
         b_inv=e(max_dealers), b_price=e(max_dealers), b_sales=e(max_dealers), b_cash=e(max_dealers),
         b_out=e(max_dealers, np.int8), b_cs=e(max_dealers, np.int32), cs_sales=e(max_dealers),
-        b_open=e(max_dealers), b_org=e(max_dealers, np.int32), lost=e(max_dealers, np.int8),
+        b_open=e(max_dealers), b_org=e(max_dealers, np.int32), b_xy=e((max_dealers, 2), np.int32),
+        lost=e(max_dealers, np.int8),
         o_start=e(max_orgs + 1, np.int64), o_fill=e(max_orgs, np.int64), o_list=e(max_dealers, np.int32),
     )
 
@@ -204,6 +206,17 @@ def build_candidates(cells, cell_start, b_x, b_price, b_risk, width, height, tor
     return n
 
 
+@njit(cache=True, inline="always")
+def _dist(x0, y0, x1, y1, width, height, torus):
+    """Chebyshev distance between cells given by column and row (no integer division)."""
+    dx = abs(x1 - x0)
+    dy = abs(y1 - y0)
+    if torus:
+        dx = min(dx, width - dx)
+        dy = min(dy, height - dy)
+    return max(dx, dy)
+
+
 @njit(cache=True)
 def _has(opt_k, nopt, k):
     for j in range(nopt):
@@ -238,8 +251,8 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
         work.g_con)
     b_pos, b_inv, b_price, b_sales, b_cash, b_out, b_cs, cs_sales = (
         work.b_pos, work.b_inv, work.b_price, work.b_sales, work.b_cash, work.b_out, work.b_cs, work.cs_sales)
-    b_open, b_org, lost, o_start, o_fill, o_list = (
-        work.b_open, work.b_org, work.lost, work.o_start, work.o_fill, work.o_list)
+    b_open, b_org, b_xy, lost, o_start, o_fill, o_list = (
+        work.b_open, work.b_org, work.b_xy, work.lost, work.o_start, work.o_fill, work.o_list)
     n_contacts = u_contacts.shape[1]
     # dealers jailed, gone or replaced since the last round lose every contact
     for d in range(d_active.shape[0]):
@@ -262,6 +275,8 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
         b_out[k] = d_stockout[d]
         o = d_org[d]
         b_org[k] = o
+        b_xy[k, 0] = b_cell[k] % width
+        b_xy[k, 1] = b_cell[k] // width
         b_open[k] = o_open[o] if 0 <= o < no else 1.0
         if 0 <= o < no:
             o_start[o + 1] += 1
@@ -287,11 +302,10 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
         g_supk[i] = b_pos[sup] if sup >= 0 else -1
         g_demand[i] = u_demand[u]
         g_elast[i] = u_elast[u]
-        c0 = u_cell[u]
         m = 0
         for j in range(n_contacts):
             d = u_contacts[u, j]
-            if d >= 0 and lost[d] == 0 and b_pos[d] >= 0 and chebyshev(c0, d_cell[d], width, height, torus) <= radius:
+            if d >= 0 and lost[d] == 0 and b_pos[d] >= 0:
                 g_con[i, m] = b_pos[d]
                 m += 1
         for j in range(m, n_contacts):
@@ -315,6 +329,8 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     refused = 0
     for i in range(n):  # match
         c0 = home[g_home[i]]
+        x0 = c0 % width
+        y0 = c0 // width
         sup_k = g_supk[i]
         nopt = 0
         usable = 0
@@ -323,17 +339,27 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
             k = g_con[i, j]
             if k < 0:
                 break
-            ncon += 1
+            dist = _dist(x0, y0, b_xy[k, 0], b_xy[k, 1], width, height, torus)
+            if dist > radius:
+                continue  # moved out of reach: forgotten
+            g_con[i, ncon] = k
             opt_k[nopt] = k
-            opt_full[nopt] = b_price[k] + (travel_cost * chebyshev(c0, b_cell[k], width, height, torus) + b_risk[k])
+            opt_full[nopt] = b_price[k] + (travel_cost * dist + b_risk[k])
             opt_kind[nopt] = 1
-            opt_slot[nopt] = j
+            opt_slot[nopt] = ncon
             opt_score[nopt] = -opt_full[nopt] if b_inv[k] > 0.0 else -np.inf
             if b_inv[k] > 0.0:
                 usable += 1
+            ncon += 1
             nopt += 1
-        search = usable < n_contacts
-        if not search and explore_prob > 0.0:
+        for j in range(ncon, n_contacts):
+            g_con[i, j] = -1
+        s0 = g_lo[i]
+        nr = g_hi[i] - s0  # street dealers within reach
+        # search when too few contacts can sell, or to shop around; never when the user already
+        # knows every street dealer within reach (contacts are distinct and within reach)
+        search = ncon < nr and usable < n_contacts
+        if not search and ncon < nr and explore_prob > 0.0:
             search = rng.random() < explore_prob
         if search:
             if ncon > 0:  # ask a contact to introduce another street member of his organisation
@@ -345,15 +371,13 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
                     k2 = np.int64(o_list[m0 + randint(rng, 0, m - 1)])
                     if k2 == kc:
                         k2 = np.int64(o_list[m0 + m - 1])
-                    dist = chebyshev(c0, b_cell[k2], width, height, torus)
+                    dist = _dist(x0, y0, b_xy[k2, 0], b_xy[k2, 1], width, height, torus)
                     if dist <= radius and not _has(opt_k, nopt, k2):
                         opt_k[nopt] = k2
                         opt_full[nopt] = b_price[k2] + (travel_cost * dist + b_risk[k2])
                         opt_kind[nopt] = 2
                         opt_slot[nopt] = -1
                         nopt += 1
-            s0 = g_lo[i]
-            nr = g_hi[i] - s0
             if nr > 0:  # dealers met by asking around: uniform among the street dealers within reach
                 for _s in range(search_samples):
                     j = s0 + randint(rng, 0, nr)
@@ -406,7 +430,7 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
                 else:
                     worst = -1
                     for j in range(nopt):
-                        if opt_slot[j] >= 0 and opt_kind[j] == 1 and (worst < 0 or opt_score[j] < opt_score[worst]):
+                        if opt_slot[j] >= 0 and opt_score[j] < np.inf and (worst < 0 or opt_score[j] < opt_score[worst]):
                             worst = j
                     if worst >= 0:
                         slot = opt_slot[worst]
