@@ -119,13 +119,26 @@ def test_jailed_dealer_disappears_from_every_contact_list():
 
 
 def test_model_run_keeps_no_jailed_contacts():
+    """Right after every week's market, every contact is a street dealer within reach (dealers
+    jailed or gone later in the week are dropped at the next market)."""
     m = DrugMarketModel(small("aggressive_interdiction"), seed=2)
-    for _ in range(15):
-        m.step()
+    market = m._retail_market
+    checked = []
+
+    def checked_market(t):
+        market(t)
         s = m.state
-        k = s.u_contacts[s.u_contacts >= 0]
-        # contacts made this week: all street dealers at market time (those arrested since are dropped next week)
-        assert (s.d_active[k] == 1).all()
+        users, slots = np.nonzero(s.u_contacts >= 0)
+        k = s.u_contacts[users, slots]
+        assert (s.d_active[k] == 1).all() and (s.d_jail_until[k] <= t).all()
+        assert (np.maximum(np.abs(s.u_cell[users] % s.width - s.d_cell[k] % s.width),
+                           np.abs(s.u_cell[users] // s.width - s.d_cell[k] // s.width))
+                <= m.params.users.search_radius).all()
+        checked.append(k.size)
+
+    m._retail_market = checked_market
+    m.run(15)
+    assert len(checked) == 15 and min(checked[3:]) > 0
     ts = m.timeseries()
     assert ts["users_without_contact"].between(0, 1).all() and ts["stranger_sales_share"].between(0, 1).all()
     assert ts["stranger_refusal_share"].dropna().between(0, 1).all()

@@ -9,7 +9,9 @@ departed leaders stopped staying on record; and once more for model version 2 (i
 enforcement budget, violence and corruption as decisions, learned deterrent, information as
 observed, a city that settles, researchers' measures); and once for issue 8 (targeted deterrence
 as practised: new timeseries columns change every timeseries digest; the state digests of
-``none`` and ``aggressive_interdiction`` are unchanged, those of ``targeted_deterrence`` change).
+``none`` and ``aggressive_interdiction`` are unchanged, those of ``targeted_deterrence`` change);
+and once for issue 7 item 6 (users know their dealers: contact lists, search and referral, markets
+closed to strangers; new state arrays and timeseries columns change every digest).
 If a change *must* alter results, re-record them (``python tests/test_golden.py``
 prints the current digests) and say why in the commit message.
 
@@ -51,59 +53,59 @@ SCRATCH = {"cell_start", "cell_list"}  # work buffers, not model state
 
 GOLDEN = {
     ("small", "none"): (
-        "0c6d59ffe747862dbf7bbe74bc338c587f8786a7cb419bf5ed43caeb52de6803",
-        "23f0a6bd28141834f8a3c4a8fac56de05304ca9291964e7987b83ee954e1107a",
+        "729febeb66275a0efd7253aecd693439f6ae316507232b19056c433567777fc4",
+        "6bba46ac3966f539c7e5e45dbd6c64b2bd8c9bb96e24b89764edf914f22274e1",
     ),
     ("small", "aggressive_interdiction"): (
-        "f7f84ccd768afdbbe95070de6a15307946bac192d49cb3b9d7b1cfd72d2ecb69",
-        "d3ec7aa18739d4e34e8a25c6b59e13885e14b7c259916c3629813339f904f6af",
+        "5532e59ad4d1152539ffb3c1a518eb113e0fa5cdf6019aff4ad1e41ade78b305",
+        "d08445b4795dec7c413a8cf71137cc4194f16a44f8c7e2ece48ef9ba8664a8f9",
     ),
     ("small", "targeted_deterrence"): (
-        "219491b7254cf350446bdd143ec6da24ac9252b7698f415577300257c593ee71",
-        "7bc71095641048346718346d194cca548728c0941a8a1074db3cd73ebcdc5b18",
+        "a56565d5a7eb593864681caca9ffd97a93a862e6d91fde42c79fdd801093d89a",
+        "bbd72da6f4e1eebdaa22c6ec3a266e7e180c24345345f75afd6ab83e3eda5b63",
     ),
     ("long", "none"): (
-        "dea1740dd4e88366202bfc9717710e150fc56ad980623f51777744358161ece5",
-        "42c947992cc17485911d76b020fe642529e5f75ce2d550b21c78fe3f99de4ab7",
+        "4f3c7d3dc376b26cb9667fb6ff1b568b1742638e2df6ad154822b57ebc71c081",
+        "2cbc1196c843d550a3cd352f30e3a74aad89254ff02664ca08dbdeb3a1350753",
     ),
     ("long", "aggressive_interdiction"): (
-        "a931e06ea0764b85f0c36636304bd955d6b4220b428df314c1983d14c07cfcfd",
-        "1d1daa5d57b99f885521833870e1350f07ea6894a080c0df9e1b16061581bf5f",
+        "2367533ebf1a3738f8d73d125f5561da8ba369311f941a47c149e9e5b58e992d",
+        "101d71438f346dca8aaadcce9308c02b12916e5cda98e501603c286a0c095637",
     ),
     ("long", "targeted_deterrence"): (
-        "ae2352fe7612fd08f796f99b535dd11368c87d201272036df53dec73daab135c",
-        "51555778ede35feda74fad270fd569a87b47ceda2d1693d618fc14d2458311f4",
+        "846d4606dae912cba6c927f75065a5efcc22e3ff365d61b9ff7212869703b134",
+        "97daedd2344c6bd4ab880ff2dc56ef9f0636bc9a85acef10bdfc45c011ad1ff8",
     ),
     ("default", "none"): (
-        "cb707ce90c1dd5a0a1490b13f9bfdc550662469e6cd1cabc094f0de1cc7e0f2f",
-        "3b8f99a4d39bff8a6df59f7221f121085a33d3a5787ac1299a035a82f2ec0b5a",
+        "ef10fea2c0dae187a41fb2d152a77ef08303c03d031002c6ecbf10eed315b18e",
+        "72a6a220129332596e2453362514413b9531f3592bfc3b510f5d06e1b263448e",
     ),
     ("default", "aggressive_interdiction"): (
-        "d22e726c6ab38c84b42d60c30921b828d96bdf80c7017cc252736961680fb180",
-        "20f60cc56dbf6971eafb90cb7d62ddb36342d90771a43632e92c842d82d7dbf0",
+        "b7514cf1b6738724d18511def9b7a56cc462ef6565cdb5e9077600bbc795b006",
+        "344bb41d61dcb7cc766300a6e355df67f82474a3e5918e8b6a5a092d759965e8",
     ),
     ("default", "targeted_deterrence"): (
-        "ec955978897d38da075409e07abfda62f33e5d3e19b92fb35bca6bf7c86758fc",
-        "04a4d6966a4e70d2dad2b8028e5e38af7f2834cab31392a2e4f87e6284482bde",
+        "2f37c5cddd6b79140ea11ee466d216650be4f2db5160d2146896e672171e7884",
+        "ce65ec4609071a2bd59cce10022997505d1d76f7974bfdb6c22e65560a6520ec",
     ),
     ("scaled", "none"): (
-        "4f9a1f5e7b96e43be05d6bc1593f8da98a6c410eee14ddbf282453002dc0ac36",
-        "420b1a5d579492e6660e7bab7cc180085b7c3720f6878a7592874968fc907a66",
+        "53b421ec2a166ab0c1bce74a3f9788279e43fede75b303f127e1b3762435c2b7",
+        "d5370a689d6bfb9b3b800a978af85c2793841e4700d1f7fb4b6606b10318dfa1",
     ),
     ("scaled", "aggressive_interdiction"): (
-        "8a3c988ce2d477c7f72b62d8300d2b2d4cce3c8ec8a5146496efdbe8813a3997",
-        "8243562b2811cc71563c80aa55382a6b902bf156971f2c3ecfaf7d2ab01ac961",
+        "e386b2d6cd383b0b6d50130f73e73b60e9665a9e4157a3ea9acbeabb482d1b21",
+        "c2df4a736b2e8e30d4053ac2d34fcdfbbcf652540cb2e9470d83f0bb8322de88",
     ),
     ("scaled", "targeted_deterrence"): (
-        "c391622c15bcb99a2b20fd73d20f0d5ea0a2130f2d4346e32cfd27ce39dc9ff7",
-        "2ba127a7c265068c2ab3f98f6d7128ef46c608b44ddaadcccf17afb4878b68be",
+        "4547371329e596e91fd8b795a0f1ccfb6f9cab874063a00ce95070d73c2bdde3",
+        "87fc5fd78facad884c3f9d203fb1f62834503aedbcf8e4bae1176fa0ce768f6f",
     ),
 }
 INITIAL = {
-    "small": "23850fc7f70b6f3361a5b7686b3de0aa3a95f2a3a1d7b5606bdee6af1500e096",
-    "long": "aebf29b65a1124dbefc44beb3f80f97d26462706c125da30a2df39bb50c90a00",
-    "default": "599dd1b9cd9a2b118a6ee1ee2b5d14f64c3a8e1317ac9a69f1d1451c776ab2ba",
-    "scaled": "e8e8f55b79ca659aac49f1bc3bc43b69ecd11be3fa8cdad9dfe991ed4344bd73",
+    "small": "757a1106f5cc85a4f502229e5f228137ee9ad89421ec318eccc30f5e146a26b7",
+    "long": "ce013d0978e9e6b042ae3bf403b28e48d42ccfa1036e785979e4e0d852cde9d6",
+    "default": "c27e23842a1124e2f2f1f07b8c3527b68cb36d6a8397dd8ab7cb3dcd23ec6219",
+    "scaled": "9af5976f328cdd46ce7b6d819278da21b2c0eb207b73c793225d8cc33d5fe8e9",
 }
 
 
