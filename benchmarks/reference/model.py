@@ -214,6 +214,11 @@ class User(CellAgent):
             used.add(best)
             if self.bought >= want - 1e-12:
                 break
+        for d in options:  # dealers met this week who would sell to it fill free contact slots
+            if len(self.contacts) >= u.contacts:
+                break
+            if known[d] != 1 and d not in self.contacts:
+                self.know(d)
         if want < 0.0:
             want = self.demand
         short = want - self.bought

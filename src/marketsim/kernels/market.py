@@ -10,7 +10,8 @@ to a contact; to a stranger only with probability ``exp(-market.stranger_caution
 arrest risk)`` of his organisation (a closed market under enforcement pressure). Among the dealers
 it can buy from, a user picks the lowest full price (price + travel + risk, minus
 ``users.loyalty_discount`` for a dealer it knows) with stock, up to three dealers a week; a new
-dealer it bought from becomes a contact (replacing the worst one when the list is full).
+dealer it bought from becomes a contact (replacing the worst one when the list is full), and the
+other dealers it met who would have sold to it fill any free contact slots.
 Contacts are lost when the dealer is jailed, leaves (his slot is freed or reused) or moves out
 of reach. The cost per user is O(contacts + search samples), whatever the density of dealers.
 """
@@ -442,6 +443,13 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
             opt_score[best] = np.inf  # bought from this week: kept
             if bought >= want - 1e-12:
                 break
+        for j in range(nopt):  # dealers met this week who would sell to it fill free contact slots
+            if ncon >= n_contacts:
+                break
+            if opt_slot[j] < 0 and opt_kind[j] != 1:
+                g_con[i, ncon] = opt_k[j]
+                opt_slot[j] = ncon
+                ncon += 1
         g_bought[i] = bought
         g_supk[i] = sup_k if bought > 0.0 else -2  # -2: no purchase, supplier unchanged
         if want < 0.0:
