@@ -53,59 +53,59 @@ SCRATCH = {"cell_start", "cell_list"}  # work buffers, not model state
 
 GOLDEN = {
     ("small", "none"): (
-        "729febeb66275a0efd7253aecd693439f6ae316507232b19056c433567777fc4",
-        "6bba46ac3966f539c7e5e45dbd6c64b2bd8c9bb96e24b89764edf914f22274e1",
+        "c8c30b29633d8cd163486daef7e1f80dc989983b31becffb06b3e51879b12e60",
+        "d3994d1ecee13e727d1159d080a33155f19362bab05b62c1fe750a779c8d2b7d",
     ),
     ("small", "aggressive_interdiction"): (
-        "5532e59ad4d1152539ffb3c1a518eb113e0fa5cdf6019aff4ad1e41ade78b305",
-        "d08445b4795dec7c413a8cf71137cc4194f16a44f8c7e2ece48ef9ba8664a8f9",
+        "8467ab15823a1c51c5cc60d39480ded19ef3a4763d1c69c39a46790dd94f958b",
+        "487be12ee90aab3b203c97821773bde5a4eaebfd80143febef9b99457be04286",
     ),
     ("small", "targeted_deterrence"): (
-        "a56565d5a7eb593864681caca9ffd97a93a862e6d91fde42c79fdd801093d89a",
-        "bbd72da6f4e1eebdaa22c6ec3a266e7e180c24345345f75afd6ab83e3eda5b63",
+        "0d1f0310dfad2ad38651aacaaaa79e3140646fa12a5d4b3c93893a18d317ced4",
+        "5c4c9e1b83406a04c84cdb1204c3e7375a4ae3773126273f35ef9cce4a35829a",
     ),
     ("long", "none"): (
-        "4f3c7d3dc376b26cb9667fb6ff1b568b1742638e2df6ad154822b57ebc71c081",
-        "2cbc1196c843d550a3cd352f30e3a74aad89254ff02664ca08dbdeb3a1350753",
+        "1e3a1f63287d5767204d5a103237a441796ca0fdf117f8af9b2f2863f2b7d857",
+        "fe9ffdd9825f9322c47865624096035f9a935eea18f091168e43816dca3816f7",
     ),
     ("long", "aggressive_interdiction"): (
-        "2367533ebf1a3738f8d73d125f5561da8ba369311f941a47c149e9e5b58e992d",
-        "101d71438f346dca8aaadcce9308c02b12916e5cda98e501603c286a0c095637",
+        "a94d89a573a0b83c5a0c52f2095beaf14fe3d6d5ea8953937aad95e7e30402e6",
+        "9d6cd8bb42a19f1d00f475720948e5d56e22d9d6493ba227e3b922f32e07a492",
     ),
     ("long", "targeted_deterrence"): (
-        "846d4606dae912cba6c927f75065a5efcc22e3ff365d61b9ff7212869703b134",
-        "97daedd2344c6bd4ab880ff2dc56ef9f0636bc9a85acef10bdfc45c011ad1ff8",
+        "f2bd3380d96b52bbfd97d87232ca04c30b0299de1dd9219db9eb06bd102482f0",
+        "38c8ff348a6516c381953ae59a3d294a99fab48566911f3f5ed3359c19693b00",
     ),
     ("default", "none"): (
-        "ef10fea2c0dae187a41fb2d152a77ef08303c03d031002c6ecbf10eed315b18e",
-        "72a6a220129332596e2453362514413b9531f3592bfc3b510f5d06e1b263448e",
+        "364ac569bdf94696cbef208eca13a45640dc7da343c152d7b86452ab169c9c13",
+        "aae3fcbe0c81dcfce4d82c2f4919ff252fa5d53ffc559dc5e70e6313e9872e5f",
     ),
     ("default", "aggressive_interdiction"): (
-        "b7514cf1b6738724d18511def9b7a56cc462ef6565cdb5e9077600bbc795b006",
-        "344bb41d61dcb7cc766300a6e355df67f82474a3e5918e8b6a5a092d759965e8",
+        "4bdece8620d0c1ac58b53e8817ec7b89ca0342f0b2f9c8b8506af0f9fc4bb4ef",
+        "941829e029dafd8a43db741677df68cccb27ef171a616c8380a83dc0cbc23bd0",
     ),
     ("default", "targeted_deterrence"): (
-        "2f37c5cddd6b79140ea11ee466d216650be4f2db5160d2146896e672171e7884",
-        "ce65ec4609071a2bd59cce10022997505d1d76f7974bfdb6c22e65560a6520ec",
+        "2e46e891fae09d4c8749ada27cbd42c3a9d29bab21e7eaced2171931aa2e67af",
+        "9b5aff101041dd582a7b392c46f291771e84d7bc4e56d9cc8ef8eb26dbf89ee5",
     ),
     ("scaled", "none"): (
-        "53b421ec2a166ab0c1bce74a3f9788279e43fede75b303f127e1b3762435c2b7",
-        "d5370a689d6bfb9b3b800a978af85c2793841e4700d1f7fb4b6606b10318dfa1",
+        "a6cb39cebba1c6a285e0b7e390f66a80b913265a0c0e9d2613535ffc91f10173",
+        "0b28ffa95b1fe683ad1b841df41576833646937d3cb5db010d808edd9bb89b52",
     ),
     ("scaled", "aggressive_interdiction"): (
-        "e386b2d6cd383b0b6d50130f73e73b60e9665a9e4157a3ea9acbeabb482d1b21",
-        "c2df4a736b2e8e30d4053ac2d34fcdfbbcf652540cb2e9470d83f0bb8322de88",
+        "542665cba5cd616765872ee34cf0e111586d183e6260c8385794266261586890",
+        "8e02ecd0eb4eca0cdac835ac640884dd0a81e467af45839149a4b0125eabd03f",
     ),
     ("scaled", "targeted_deterrence"): (
-        "4547371329e596e91fd8b795a0f1ccfb6f9cab874063a00ce95070d73c2bdde3",
-        "87fc5fd78facad884c3f9d203fb1f62834503aedbcf8e4bae1176fa0ce768f6f",
+        "1510c0e3bc4bea31ac6e2372e674e15f499ef27e6d7812b09ca9e79a0444c99c",
+        "3f5d1960b17ed4b01af22c0a4e2ba1d59032c94c41221ff0eb64ead06576e341",
     ),
 }
 INITIAL = {
-    "small": "757a1106f5cc85a4f502229e5f228137ee9ad89421ec318eccc30f5e146a26b7",
-    "long": "ce013d0978e9e6b042ae3bf403b28e48d42ccfa1036e785979e4e0d852cde9d6",
-    "default": "c27e23842a1124e2f2f1f07b8c3527b68cb36d6a8397dd8ab7cb3dcd23ec6219",
-    "scaled": "9af5976f328cdd46ce7b6d819278da21b2c0eb207b73c793225d8cc33d5fe8e9",
+    "small": "31f4579d01d70b2a9884812378916411d732d68c8cae233015b6e14f5757744a",
+    "long": "4b2ece29cb938b5eeb20160db47c9718b5e12d28d8fe6242b5917f1000671d43",
+    "default": "c473b3cd9aba551253d1b055ba6925d6cb763b98b9e51d888a63fb430d9d0ae2",
+    "scaled": "169cbb6f0ce8d9d5534dc2cf2fad0a436cc8f814c22f486fae34b0cb8b88e776",
 }
 
 
