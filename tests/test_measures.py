@@ -13,7 +13,8 @@ from marketsim.runner import run_scenario, write_run
 
 @pytest.fixture(scope="module")
 def run():
-    m = DrugMarketModel(small("aggressive_interdiction", "world.burn_in=10"), seed=11)
+    # a seed with violence in these 30 weeks (seed 11 had none once users kept to their dealers)
+    m = DrugMarketModel(small("aggressive_interdiction", "world.burn_in=10"), seed=12)
     m.run(30)
     return m
 
