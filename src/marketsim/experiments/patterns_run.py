@@ -207,6 +207,10 @@ def _org_weekly(org: pd.DataFrame, metrics: list[str]) -> pd.Series:
     return org[metrics].sum(axis=1).groupby([org["org"].to_numpy(), org["step"].to_numpy()]).sum()
 
 
+def _series(v: dict, uids, steps) -> np.ndarray:
+    return np.array([sum(float(v.get((o, int(t)), 0.0)) for o in uids) for t in steps])
+
+
 def org_events(org: pd.DataFrame, pre: int, post: int, min_members: int, metrics: list[str]) -> list[dict]:
     """Leader removals of organisations of ``min_members``+ members (members the week before, else
     that week) whose windows fit in the run: for each, the weekly violence (sum of ``metrics``) of the
@@ -236,12 +240,9 @@ def org_events(org: pd.DataFrame, pre: int, post: int, min_members: int, metrics
         neigh = set() if before is None or district < 0 else \
             set(before.loc[(before["district"] == district), "org"].astype(int).tolist()) - group
         steps = t0 + ks
-
-        def series(uids):
-            return np.array([sum(float(v.get((o, int(t)), 0.0)) for o in uids) for t in steps])
-
-        out.append({"step": t0, "org": u, "removal": ev.removal, "members": members, "own": series(group),
-                    "neighbours": series(neigh), "n_neighbours": len(neigh)})
+        out.append({"step": t0, "org": u, "removal": ev.removal, "members": members,
+                    "own": _series(v, group, steps), "neighbours": _series(v, neigh, steps),
+                    "n_neighbours": len(neigh)})
     return out
 
 
