@@ -16,7 +16,6 @@ from marketsim.experiments.patterns_run import (
     org_events,
     verdict,
 )
-from marketsim.experiments.store import run_id
 from marketsim.model import ORG_COLUMNS, DrugMarketModel
 from marketsim.scenario import parse_scenario
 
@@ -92,10 +91,10 @@ def test_quick_runs_every_experiment_and_writes_its_row(tmp_path, capsys):
     assert list(o.columns) == ORG_COLUMNS
     assert o["step"].min() == 1 and o["org"].nunique() >= 1
     # P11's shock arms arrested members of one organisation in the shock week, the no-shock arm none
-    arms = prov["arms"]
-    for label, sc in arms.items():
-        i = list(arms).index(label)
-        o = pd.read_parquet(out / "store" / "organizations" / f"{run_id(i, 0)}.parquet")
+    runs = pd.concat([pd.read_parquet(p) for p in (out / "store" / "runs").glob("*.parquet")])
+    for label, sc in prov["arms"].items():
+        rid = runs.loc[(runs["arm"] == label) & (runs["replicate"] == 0), "run_id"].iloc[0]
+        o = pd.read_parquet(out / "store" / "organizations" / f"{rid}.parquet")
         shocked = o[o["shock_arrests"] > 0]
         if sc["shock"]["arrest_share"] > 0:
             assert len(shocked) == 1 and shocked["step"].iloc[0] == sc["shock"]["week"], label
@@ -185,6 +184,22 @@ def test_org_event_study_windows_factions_and_neighbours():
     assert list(neigh[:8]) == [1.0] * 8 and list(neigh[9:]) == [3.0] * 8 and ev[0]["n_neighbours"] == 1
     # the statistic: sum after / sum before - 1, the removal week left out
     assert own[9:].sum() / own[:8].sum() - 1 == pytest.approx(3.0)
+
+    # the row's statistic: per replicate, events of every arm pooled
+    class Runs:
+        mode, replicates = "full", 2
+
+        def organizations(self, arm, r):
+            return _org_table(rows) if arm == "a" or r == 0 else _org_table(rows[:0])
+
+    params = {"arms": ["a", "b"], "pre": 8, "post": 8, "min_members": 2,
+              "metrics": ["incidents_committed", "incidents_suffered"]}
+    vals, extra = STATISTICS["org_event_study"](Runs(), {**params, "who": "organisation"})
+    assert vals == pytest.approx([3.0, 3.0]) and extra["events"] == 3
+    vals, _ = STATISTICS["org_event_study"](Runs(), {**params, "who": "neighbours"})
+    assert vals == pytest.approx([2.0, 2.0])
+    vals, _ = STATISTICS["org_event_study"](Runs(), {**params, "who": "organisation", "include_event_week": True})
+    assert vals == pytest.approx([(32 + 9) / 8 - 1] * 2)
 
 
 def test_organizations_table_adds_up_to_the_city_record():

@@ -97,14 +97,16 @@ PATTERNS: list[Test] = [
          "or suffered in the 26 weeks after the removal week vs the 26 weeks before; per replicate pooled over "
          "its events (sum after / sum before - 1)",
          "org_event_study", {"arms": ["baseline", "kingpin"], "pre": 26, "post": 26, "min_members": 2,
-                             "who": "organisation", "metrics": ["incidents_committed", "incidents_suffered"]},
+                             "who": "organisation", "metrics": ["incidents_committed", "incidents_suffered"],
+                             "include_event_week": False},
          "six-month relative change > 0 (Calderón et al. 2015: +36.5%)", ("above", 0.0), "P2",
          ("baseline", "kingpin")),
     Test("P2b", "leader removals spill violence over to neighbouring organisations", _P2_SRC,
          "as P2a, for the neighbours: the other organisations whose district (where most of their street dealers "
          "stand) was the removed leader's organisation's in the week before the removal",
          "org_event_study", {"arms": ["baseline", "kingpin"], "pre": 26, "post": 26, "min_members": 2,
-                             "who": "neighbours", "metrics": ["incidents_committed", "incidents_suffered"]},
+                             "who": "neighbours", "metrics": ["incidents_committed", "incidents_suffered"],
+                             "include_event_week": False},
          "six-month relative change > 0 (Calderón et al. 2015: violence spills over to neighbouring areas)",
          ("above", 0.0), "P2", ("baseline", "kingpin")),
     Test("P3a", "kingpin removals fragment organisations: more groups", _P3_SRC,

@@ -250,7 +250,8 @@ def st_org_event_study(d: Data, p: dict):
     """Per replicate (events of every listed arm's run of that replicate pooled): violence of the
     organisation whose leader was removed (``who="organisation"``, with its factions) or of its
     neighbours (``who="neighbours"``) summed over the ``post`` weeks after the removal week, divided
-    by the sum over the ``pre`` weeks before, minus 1 (the removal week itself is left out)."""
+    by the sum over the ``pre`` weeks before, minus 1 (the removal week itself, with the succession
+    fights it starts, is left out unless ``include_event_week``)."""
     w = MODES[d.mode].get("event_window")
     pre, post = (w, w) if w else (p["pre"], p["post"])
     who = "own" if p.get("who", "organisation") == "organisation" else "neighbours"
@@ -264,7 +265,7 @@ def st_org_event_study(d: Data, p: dict):
                     continue
                 n_events += 1
                 den += y[:pre].sum()
-                num += y[pre + 1:].sum()
+                num += y[pre:].sum() if p.get("include_event_week") else y[pre + 1:].sum()
                 if y[:pre].mean() > 0:
                     profiles.append(y / y[:pre].mean())
         vals.append(num / den - 1.0 if den > 0 else np.nan)
