@@ -182,14 +182,14 @@ PATTERNS: list[Test] = [
          "random numbers: the same organisation up to the shock); disruption = 1 - the organisation's units sold "
          "(with factions that split from it) over the 12 weeks after / the same without the shock; per replicate "
          "D(40%) - D(5%)",
-         "shock_disruption", {"kind": "increase", "ref": "baseline", "window": 12,
+         "shock_disruption", {"kind": "increase", "ref": "baseline", "window": 12, "members": "street",
                               "shares": [0.05, 0.10, 0.20, 0.40], "arms": list(_SHOCK_ARMS)},
          "difference > 0 (Manzi & Calderoni 2024: disruption grows with the arrested share)", ("above", 0.0),
          "P11", ("baseline", *_SHOCK_ARMS)),
     Test("P11b", "small arrest shares disrupt disproportionately, with diminishing returns", _P11_SRC,
          "as P11a; per replicate the marginal disruption per arrested share from 0 to 5% minus that from 20% to "
          "40%",
-         "shock_disruption", {"kind": "concavity", "ref": "baseline", "window": 12,
+         "shock_disruption", {"kind": "concavity", "ref": "baseline", "window": 12, "members": "street",
                               "shares": [0.05, 0.10, 0.20, 0.40], "arms": list(_SHOCK_ARMS)},
          "difference > 0, i.e. concave (Manzi & Calderoni 2024: diminishing returns of arrest shares)",
          ("above", 0.0), "P11", ("baseline", *_SHOCK_ARMS)),

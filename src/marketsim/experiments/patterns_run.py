@@ -303,15 +303,15 @@ def st_concavity(d: Data, p: dict):
                         "xlabel": "weekly arrests / street dealers", "ylabel": "disruption: 1 - sales / sales at x1"}
 
 
-def _target_outcome(org: pd.DataFrame, uid: int, lo: int, hi: int) -> tuple[float, float]:
+def _target_outcome(org: pd.DataFrame, uid: int, lo: int, hi: int, members: str = "street") -> tuple[float, float]:
     """Units sold by organisation ``uid`` and the factions that split from it over weeks lo..hi, and
-    their members in week hi."""
+    their ``members`` (column: ``street`` or ``members``, which counts prisoners) in week hi."""
     if org is None or org.empty:
         return np.nan, np.nan
     w = org[(org["step"] >= lo) & (org["step"] <= hi)]
     group = {uid} | set(w.loc[w["parent"] == uid, "org"].astype(int).tolist())
     g = w[w["org"].isin(group)]
-    return float(g["quantity_sold"].sum()), float(g.loc[g["step"] == hi, "members"].sum())
+    return float(g["quantity_sold"].sum()), float(g.loc[g["step"] == hi, members].sum())
 
 
 def st_shock_disruption(d: Data, p: dict):
@@ -335,8 +335,8 @@ def st_shock_disruption(d: Data, p: dict):
             ev = org[org["shock_arrests"] > 0].iloc[0]
             w, uid = int(ev["step"]), int(ev["org"])
             lo, hi = w + 1, min(w + p["window"], int(org["step"].max()))
-            sold, members = _target_outcome(org, uid, lo, hi)
-            sold0, members0 = _target_outcome(ref, uid, lo, hi)
+            sold, members = _target_outcome(org, uid, lo, hi, p.get("members", "street"))
+            sold0, members0 = _target_outcome(ref, uid, lo, hi, p.get("members", "street"))
             D[i, r] = 1.0 - sold / sold0 if sold0 > 0 else np.nan
             M[i, r] = 1.0 - members / members0 if members0 > 0 else np.nan
     x = np.array(shares)
@@ -345,8 +345,8 @@ def st_shock_disruption(d: Data, p: dict):
     else:
         vals = (D[1] - D[0]) / (x[1] - x[0]) - (D[-1] - D[-2]) / (x[-1] - x[-2])
     return vals, {"kind": "curve", "x": x, "y": np.nanmean(D, axis=1), "y2": np.nanmean(M, axis=1),
-                  "y2label": "members", "xlabel": "share of the organisation's street members arrested",
-                  "ylabel": f"disruption: 1 - sales / no-shock sales, {p['window']} weeks after"}
+                  "y2label": f"1 - {p.get('members', 'street')} members / no-shock", "xlabel": "share of the organisation's street members arrested",
+                  "ylabel": f"disruption, {p['window']} weeks after (sales: 1 - sales / no-shock sales)"}
 
 
 STATISTICS = {"relative_difference": st_relative_difference, "district_window": st_district_window,
