@@ -207,6 +207,10 @@ def test_services_uptake_one_empties_called_in_groups_and_zero_changes_nothing()
     ts0 = _run("targeted_deterrence", 1)
     assert m.timeseries()["dealers"].iloc[0] < ts0["dealers"].iloc[0]
     assert street.sum() < ts0["dealers"].iloc[0]
+    m.run(5)  # drugs and money are conserved through the exits
+    sb, mb = m.stock_balance(), m.money_balance()
+    assert sb["imported"] == pytest.approx(sb["seized"] + sb["sold"] + sb["held"], rel=1e-9)
+    assert mb["cash"] == pytest.approx(mb["expected"], rel=1e-9)
     # 0 (the default): same run, same draws, no counter
     a = _run("targeted_deterrence", 6)
     b = _run("targeted_deterrence", 6, "enforcement.services_uptake=0", 'enforcement.trigger="violence"')

@@ -250,6 +250,9 @@ def test_shock_arrests_a_share_of_the_largest_organisation_and_nothing_before():
     assert oa.loc[oa["shock_arrests"] > 0, ["step", "org", "shock_arrests"]].values.tolist() == \
         [[5, rec["org"], rec["arrested"]]]
     assert (ref.organizations_table()["shock_arrests"] == 0).all()
+    sb, mb = a.stock_balance(), a.money_balance()  # the operation's seizures are in the ledgers
+    assert sb["imported"] == pytest.approx(sb["seized"] + sb["sold"] + sb["held"], rel=1e-9)
+    assert mb["cash"] == pytest.approx(mb["expected"], rel=1e-9)
     # off by default; a shock after the run is refused
     assert parse_scenario({}).shock.arrest_share == 0.0
 

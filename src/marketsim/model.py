@@ -605,6 +605,8 @@ class DrugMarketModel(mesa.Model):
         self.services_exits += int(leave.size)
         if leave.size:
             orgs.count_members(s, t)
+            bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
+                                  s.cell_dealers)
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
