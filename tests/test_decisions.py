@@ -36,7 +36,9 @@ def test_violence_leaves_a_grievance_with_the_victim():
                 s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
                 s.o_loss_num, s.o_loss_den, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width,
                 s.height, s.torus, 1, 1, 8.0, 1000.0, 4.0, 1 / 26, 26.0, 26.0, 5000.0, 1000.0, 0.3, 3, 0.7, 1.0,
-                9.0, np.zeros(s.o_active.size), counts, np.random.default_rng(0))
+                9.0, np.zeros(s.o_active.size), counts, np.random.default_rng(0),
+                np.zeros(s.o_active.size, np.int64), np.zeros(s.o_active.size, np.int64),
+                np.zeros(s.o_active.size, np.int64))
     assert s.o_violence[0] > 0 and s.o_violence[1] > 0
     assert rules.grievance_of(s.o_griev_org, s.o_griev, 1, 0) == pytest.approx(s.o_violence[0])
     assert rules.grievance_of(s.o_griev_org, s.o_griev, 0, 1) == pytest.approx(s.o_violence[1])

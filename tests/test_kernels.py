@@ -191,11 +191,14 @@ def test_violence(world):
                 2, 20.0, 0.0, po.retaliation_weeks, 1 / 26, po.response_weeks, e.sentence_weeks, po.grievance_value,
                 po.decision_noise,
                 po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(s.o_active.size),
-                np.zeros(kv.N_COUNTS), rng)
+                np.zeros(kv.N_COUNTS), rng, np.zeros(s.o_active.size, np.int64), np.zeros(s.o_active.size, np.int64),
+                np.zeros(s.o_active.size, np.int64))
 
     pair = _both(kv.violence, make)
     _assert_same(pair)
-    assert pair[0][1][-2][kv.INCIDENTS] > 0  # cheap, lucrative attacks happened
+    counts, suffered = pair[0][1][-5], pair[0][1][-3]
+    assert counts[kv.INCIDENTS] > 0  # cheap, lucrative attacks happened
+    assert suffered.sum() == counts[kv.INCIDENTS]  # every incident has a victim organisation
 
 
 def test_movement(world):

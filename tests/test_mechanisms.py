@@ -47,7 +47,9 @@ def _attacks_by_org0(s, seed, horizon=8.0, attack_cost=1000.0, noise=1000.0, org
                 s.o_loss_num, s.o_loss_den,
                 s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, 1,
                 1, horizon, attack_cost, 4.0, 1 / 26, 26.0, 26.0, grievance_value, noise, 0.3, 3, 0.7, 1.0, 9.0,
-                np.zeros(s.o_active.size), counts, np.random.default_rng(seed))
+                np.zeros(s.o_active.size), counts, np.random.default_rng(seed),
+                np.zeros(s.o_active.size, np.int64), np.zeros(s.o_active.size, np.int64),
+                np.zeros(s.o_active.size, np.int64))
     return int(s.o_violence[org])
 
 

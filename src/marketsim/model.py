@@ -55,7 +55,20 @@ from .state import LEADER, LIEUTENANT, allocate, allocate_workspace
 DISTRICT_COLUMNS = ["step", "district", "homicides", "violent_incidents", "quantity_sold", "hhi", "arrests", "officers"]
 DISTRICT_DTYPES = {"step": "int64", "district": "int64", "homicides": "int64", "violent_incidents": "int64",
                    "quantity_sold": "float64", "hhi": "float64", "arrests": "int64", "officers": "int64"}
+#: columns of :meth:`DrugMarketModel.organizations_table` (``organizations.parquet``)
+ORG_COLUMNS = ["step", "org", "parent", "slot", "members", "street", "district", "quantity_sold", "incidents_committed",
+               "incidents_suffered", "homicides", "shock_arrests", "leader_removed", "removal"]
+ORG_DTYPES = {"step": "int64", "org": "int64", "parent": "int64", "slot": "int64", "members": "int64", "street": "int64",
+              "district": "int64", "quantity_sold": "float64", "incidents_committed": "int64",
+              "incidents_suffered": "int64", "homicides": "int64", "shock_arrests": "int64",
+              "leader_removed": "int64"}
+#: ``removal`` codes of the organisation table (LifeCycleCounts.removed)
+REMOVAL = {0: "", 1: "arrest", 2: "killed", 3: "other"}
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
+#: streams added later, spawned after ``mesa`` so that the streams above stay what they were; each
+#: is drawn from only when the option that needs it is on (``shock``: the arrest operation of
+#: ``[shock]``; ``services``: ``enforcement.services_uptake``)
+EXTRA_STREAMS = ("shock", "services")
 #: the names under which ``profile=True`` times each part of a week (``model.process_times``):
 #: ``begin_week`` (counters reset, officers replaced, prisoners released), the nine processes, and
 #: ``record`` (the week's row of measurements, Mesa agents kept in step with the arrays)
@@ -116,9 +129,11 @@ def make_streams(seed) -> dict[str, np.random.Generator]:
     """One generator per purpose, spawned from one SeedSequence (``seed`` may be an int or a SeedSequence)."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)  # fresh copy: spawning is stateful
-    children = ss.spawn(len(STREAMS) + 1)
+    children = ss.spawn(len(STREAMS) + 1 + len(EXTRA_STREAMS))
     streams = {name: np.random.default_rng(c) for name, c in zip(STREAMS, children)}
-    streams["mesa"] = np.random.default_rng(children[-1])
+    streams["mesa"] = np.random.default_rng(children[len(STREAMS)])
+    for name, c in zip(EXTRA_STREAMS, children[len(STREAMS) + 1:]):
+        streams[name] = np.random.default_rng(c)
     return streams
 
 
@@ -149,12 +164,14 @@ class DrugMarketModel(mesa.Model):
         self.profiled_steps = 0
         self._rows: list[dict] = []
         self._district_rows: list[np.ndarray] = []
+        self._org_rows: list[np.ndarray] = []
         self.population = scenario.world.population or 50 * scenario.world.users
         self._last: dict = {}
         self._grid = None
         self._interdiction_weights = None
         self.announced_target = -1
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
+        self.shock_record: dict = {}  # the ``[shock]`` operation, once it happened
         self._build_world()
         self._last_cell_sales = np.zeros(self.state.ncell)  # what the agency saw last week
         self._cell_w = np.zeros(self.state.ncell)  # officers' priority weights per cell (focus)
@@ -329,6 +346,9 @@ class DrugMarketModel(mesa.Model):
         """Targeted-deterrence bookkeeping (the policy period starts with none of it)."""
         no = self.state.max_orgs
         self._last_org_incidents = np.zeros(no)  # attributed incidents last week, as the policy counts them
+        self._last_org_homicides = np.zeros(no)  # of which killed someone (turf and succession fights)
+        self._attr_turf_kills = np.zeros(no, np.int64)
+        self.services_exits = 0  # street members who took the offer of services at a call-in
         self._attr_turf = np.zeros(no, self.state.o_attributed.dtype)
         self.threat_acted = False  # the named target got focus this week
         self._acted_target = -1  # the last target enforcement acted on
@@ -405,6 +425,12 @@ class DrugMarketModel(mesa.Model):
         s, e = self.state, self.params.enforcement
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
+        # the per-organisation record of the week (``organizations_table``); no draws
+        self._org_suffered = np.zeros(s.max_orgs, np.int64)
+        self._org_homicides = np.zeros(s.max_orgs, np.int64)
+        self._org_attr_homicides = np.zeros(s.max_orgs, np.int64)  # attributed incidents that killed
+        self.life.org_suffered, self.life.org_homicides = self._org_suffered, self._org_homicides
+        self.life.org_attr_homicides = self._org_attr_homicides
         self._stockout_share = np.empty(s.max_orgs)
         s.cell_deaths[:] = 0
         s.cell_arrests[:] = 0
@@ -480,6 +506,7 @@ class DrugMarketModel(mesa.Model):
             org_arrests=self._last_org_arrests,  # likewise, after last week's policing
             org_cells=org_cells, params=self.params.enforcement,
             org_members=s.o_members.copy(), org_incidents=self._last_org_incidents.copy(),
+            org_homicides=self._last_org_homicides.copy(),
         )
 
     def _allocate_enforcement(self, t: int) -> None:
@@ -545,12 +572,41 @@ class DrugMarketModel(mesa.Model):
         active = s.o_active == 1
         if e.call_in_reach < 1.0:
             active &= rng.random(s.max_orgs) < e.call_in_reach
+        if e.services_uptake > 0:
+            self._services(active)
         active &= self._called_uid != s.o_uid
         self._called_uid[active] = s.o_uid[active]
         wgt, cred = e.announcement_weight, e.prior_credibility
         for num, den in ((s.o_vtop_num, s.o_vtop_den), (s.o_voth_num, s.o_voth_den)):
             num[active] += cred * wgt
             den[active] += wgt
+
+    def _services(self, reached: np.ndarray) -> None:
+        """``enforcement.services_uptake``: at a call-in, each street member (the leader excepted) of
+        every group of two or more the call-in reached takes the offer of services and leaves the
+        trade with this probability (one draw per member from the ``services`` stream, in slot
+        order; an assumption: evaluations report offers, not an agreed uptake share, Braga et al.
+        2018). A leaver's stock goes back to the organisation, its cash leaves the market (as a
+        dealer who quits); counted in ``model.services_exits`` (summary ``services_exits``)."""
+        s, t = self.state, self.week
+        groups = reached & (s.o_members >= 2)
+        cand = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t) & (s.d_rank != LEADER))
+        cand = cand[groups[s.d_org[cand]]]
+        if cand.size == 0:
+            return
+        leave = cand[self.streams["services"].random(cand.size) < self.params.enforcement.services_uptake]
+        for d in leave.tolist():
+            s.o_stock[s.d_org[d]] += s.d_inv[d]
+            s.d_inv[d] = 0.0
+            self.life.exit_cash += s.d_cash[d]
+            s.d_cash[d] = 0.0
+            s.d_active[d] = 0
+        self.life.dealer_exits += int(leave.size)
+        self.services_exits += int(leave.size)
+        if leave.size:
+            orgs.count_members(s, t)
+            bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
+                                  s.cell_dealers)
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -655,6 +711,9 @@ class DrugMarketModel(mesa.Model):
             t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
             e.investigation_k, e.investigators, paid.astype(np.float64), float(s.f_out.size), e.tipoff_team,
             self._cell_w, self._invest_split, counts, self.streams["enforcement"])
+        sh = self.params.shock
+        if sh.arrest_share > 0 and self._recording and self.steps == sh.week:
+            self._shock(t, counts)
         self.c["effort_investigation"] = counts[k_policing.INVESTIGATION_EFFORT]
         self.c["arrest_attempts"] = counts[k_policing.ARREST_ATTEMPTS]
         self.c["tipoffs"] = counts[k_policing.TIPOFFS]
@@ -666,6 +725,42 @@ class DrugMarketModel(mesa.Model):
         self.ledger["seized"] += counts[k_policing.SEIZED_UNITS]
         self.ledger["cash_seized"] += counts[k_policing.SEIZED_CASH]
         self._last_org_arrests = s.o_arrests.copy()
+
+    def _shock(self, t: int, counts: np.ndarray) -> None:
+        """``[shock]``: one arrest operation against one organisation (an experiment's lever, not a
+        policy; it reads no policy). The target is the organisation of two or more with most members
+        (street and prison; ties: lowest slot); ``round(arrest_share x street members)`` of its street
+        members (at least one), drawn without replacement from the ``shock`` stream, are arrested as
+        patrol arrests are (sentences, seizures, the organisation's arrest record it learns from)."""
+        s, e = self.state, self.params.enforcement
+        rng = self.streams["shock"]
+        members = np.where((s.o_active == 1) & (s.o_members >= 2), s.o_members, -1)
+        if members.max(initial=-1) < 2:
+            return
+        o = int(np.argmax(members))
+        street = np.flatnonzero((s.d_active == 1) & (s.d_org == o) & (s.d_jail_until <= t))
+        if street.size == 0:
+            return
+        n = min(street.size, max(1, int(round(self.params.shock.arrest_share * street.size))))
+        picked = np.sort(rng.choice(street, size=n, replace=False))
+        for d in picked.tolist():
+            boss = s.d_rank[d] > 0 and s.o_members[o] >= 3
+            s.cell_arrests[s.d_cell[d]] += 1
+            s.d_jail_until[d] = t + 1 + int(rng.exponential(e.leader_sentence_weeks if boss else e.sentence_weeks))
+            counts[k_policing.SEIZED_UNITS] += s.d_inv[d]
+            s.d_inv[d] = 0.0
+            if s.d_cash[d] > 0.0:
+                taken = e.cash_seizure_share * s.d_cash[d]
+                counts[k_policing.SEIZED_CASH] += taken
+                s.d_cash[d] -= taken
+            s.o_arrests[o] += 1
+            counts[k_policing.ARRESTS] += 1.0
+            if boss and s.d_rank[d] == LIEUTENANT:
+                counts[k_policing.LIEUT_ARRESTS] += 1.0
+            elif boss and s.d_rank[d] == LEADER:
+                counts[k_policing.LEADER_ARRESTS] += 1.0
+        self.shock_record = {"step": int(self.steps), "slot": o, "org": int(s.o_uid[o]),
+                             "street_before": int(street.size), "arrested": int(n)}
 
     def _violence(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -680,7 +775,8 @@ class DrugMarketModel(mesa.Model):
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
             po.response_weeks, e.sentence_weeks, po.grievance_value, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, self._lead, counts,
-            self.streams["violence"])
+            self.streams["violence"], self._org_suffered, self._org_homicides, self._org_attr_homicides)
+        self._attr_turf_kills = self._org_attr_homicides.copy()  # turf only (succession fights come later)
         self._attr_turf[:] = s.o_attributed - self._attr_turf  # attributed turf attacks only
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
         self.c["turf_deaths"] = counts[k_violence.DEATHS]
@@ -718,6 +814,10 @@ class DrugMarketModel(mesa.Model):
         wd = po.learning_discount
         # what the agency counts as each group's offences this week (``count_provoked``)
         self._last_org_incidents[:] = s.o_attributed if self.params.enforcement.count_provoked else self._attr_turf
+        # and the attributed incidents that killed someone (``enforcement.trigger = "homicides"``);
+        # attacks on police are not among them (the corruption kernel does not say which were lethal)
+        self._last_org_homicides[:] = self._org_attr_homicides if self.params.enforcement.count_provoked \
+            else self._attr_turf_kills
         learn(s.o_active, self._top_violent, wd, po.vicarious_weight,
               po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
               s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
@@ -799,6 +899,7 @@ class DrugMarketModel(mesa.Model):
         row["step"] = self.steps
         self._rows.append(row)
         self._district_rows.append(self._district_row(self.steps))
+        self._org_rows.append(self._org_row(self.steps, t))
         self._last = row
         self._sync_agents()
         self.datacollector.collect(self)
@@ -817,6 +918,69 @@ class DrugMarketModel(mesa.Model):
         out[:, 6] = np.bincount(s.cell_district, weights=s.cell_arrests, minlength=nd)
         out[:, 7] = self._dist_officers
         return out
+
+    def _org_row(self, step: int, t: int) -> np.ndarray:
+        """This week's per-organisation record: one row per organisation slot that is active or
+        took part in an event this week (columns of :data:`ORG_COLUMNS`; ``removal`` as a code)."""
+        s = self.state
+        committed = s.o_violence.astype(np.int64) + s.o_police_attacks
+        removed = np.zeros(s.max_orgs, np.int64)
+        for o, how, _ in self.life.removed:
+            removed[o] = how
+        keep = np.flatnonzero((s.o_active == 1) | (committed > 0) | (self._org_suffered > 0)
+                              | (self._org_homicides > 0) | (removed > 0))
+        # each organisation's district: where most of its street dealers stand (-1: none on the street)
+        district = np.full(s.max_orgs, -1, np.int64)
+        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+        if street.size:
+            nd = self._work.n_districts
+            key = s.d_org[street].astype(np.int64) * nd + s.cell_district[s.d_cell[street]]
+            k, n = np.unique(key, return_counts=True)
+            order = np.lexsort((-n, k // nd))  # by organisation, most dealers first (ties: lowest district)
+            k = k[order]
+            first = np.r_[True, k[1:] // nd != k[:-1] // nd]
+            district[k[first] // nd] = k[first] % nd
+        out = np.empty((keep.size, len(ORG_COLUMNS)))
+        out[:, 0] = step
+        out[:, 1] = s.o_uid[keep]
+        par = s.o_parent[keep]
+        out[:, 2] = np.where(par >= 0, s.o_uid[np.maximum(par, 0)], -1)
+        out[:, 3] = keep
+        out[:, 4] = s.o_members[keep]
+        out[:, 5] = s.o_street[keep]
+        out[:, 6] = district[keep]
+        out[:, 7] = s.o_sales[keep]
+        out[:, 8] = committed[keep]
+        out[:, 9] = self._org_suffered[keep]
+        out[:, 10] = self._org_homicides[keep]
+        shocked = np.zeros(s.max_orgs, np.int64)
+        if self.shock_record and self.shock_record["step"] == step:
+            shocked[self.shock_record["slot"]] = self.shock_record["arrested"]
+        out[:, 11] = shocked[keep]
+        out[:, 12] = removed[keep] > 0
+        out[:, 13] = removed[keep]
+        return out
+
+    def organizations_table(self) -> pd.DataFrame:
+        """Per-organisation outputs, one row per recorded week and organisation (active, or party to
+        an event that week): ``step``; ``org`` (a stable id: a slot reused by a new organisation gets
+        a new one; factions of a split get new ids); ``parent`` (the id of the organisation it split from,
+        as of the week recorded: exact in the week of the split; -1: none); ``slot``; ``members`` (street and prison) and
+        ``street``; ``district`` (where most of its street dealers stand, -1: none); ``quantity_sold``;
+        ``incidents_committed`` (turf attacks, succession fights it started, attacks on police);
+        ``incidents_suffered`` (attacks on its members, turf and succession); ``homicides`` (deaths
+        in turf and succession incidents it was party to, either side; officers killed are not
+        attributed); ``shock_arrests`` (members arrested by the ``[shock]`` operation that week);
+        ``leader_removed`` (1 in the week its leader's removal was noticed:
+        succession began) and ``removal`` (``arrest``, ``killed``, ``other``, or empty)."""
+        if not self._org_rows:
+            df = pd.DataFrame({c: pd.Series(dtype=float) for c in ORG_COLUMNS[:-1]}).astype(ORG_DTYPES)
+            df["removal"] = pd.Series(dtype=str)
+            return df
+        arr = np.vstack(self._org_rows)
+        df = pd.DataFrame(arr[:, :-1], columns=ORG_COLUMNS[:-1]).astype(ORG_DTYPES)
+        df["removal"] = pd.Series(arr[:, -1].astype(np.int64)).map(REMOVAL).to_numpy()
+        return df
 
     def districts(self) -> pd.DataFrame:
         """Per-district outputs, one row per recorded week and district: ``step, district, homicides,
@@ -861,8 +1025,13 @@ class DrugMarketModel(mesa.Model):
         return pd.DataFrame(self._rows, columns=TIMESERIES_COLUMNS)
 
     def summary(self) -> dict:
-        """Run-level aggregates: totals of counts, last-quarter means of levels."""
-        return summarize(self.timeseries())
+        """Run-level aggregates: totals of counts, last-quarter means of levels; ``services_exits``
+        (street members who left through the offer of services, ``enforcement.services_uptake``)
+        where that option is on."""
+        out = summarize(self.timeseries())
+        if self.params.enforcement.services_uptake > 0:
+            out["services_exits"] = self.services_exits
+        return out
 
     def stock_balance(self) -> dict:
         """Drug units: imported (incl. opening stock) vs seized + sold + held now."""

@@ -8,7 +8,7 @@ generator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +48,11 @@ class LifeCycleCounts:
     entry_capital: float = 0.0  # cash brought in by new independents
     exit_cash: float = 0.0  # cash that left the market with exiting organisations and dealers
     exit_stock: float = 0.0  # stash of exiting organisations, recovered by police (counted as seized)
+    # the per-organisation record (``model.organizations_table``): set by the model, never drawn from
+    removed: list = field(default_factory=list)  # (slot, how, members): how 1 arrested, 2 killed, 3 other
+    org_suffered: np.ndarray | None = None  # succession incidents by victim organisation
+    org_homicides: np.ndarray | None = None  # succession deaths by organisation party to them
+    org_attr_homicides: np.ndarray | None = None  # attributed succession fights that killed, by attacker
 
 
 class PoolFull(RuntimeError):
@@ -194,13 +199,22 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
         v = int(victims[rng.integers(victims.size)])
         counts.succession_incidents += 1
         s.o_violence[orgs[a]] += 1
+        if counts.org_suffered is not None:
+            counts.org_suffered[orgs[b]] += 1
         s.cell_incidents[s.d_cell[v]] += 1
         if orgs[a] != orgs[b]:
             _add_grievance(s.o_griev_org, s.o_griev, int(orgs[b]), int(orgs[a]), 1.0)
-        if rng.random() < attribution_rate:
+        attributed = rng.random() < attribution_rate
+        if attributed:
             s.o_attributed[orgs[a]] += 1
         if rng.random() < lethality:
             counts.succession_deaths += 1
+            if attributed and counts.org_attr_homicides is not None:
+                counts.org_attr_homicides[orgs[a]] += 1
+            if counts.org_homicides is not None:
+                counts.org_homicides[orgs[a]] += 1
+                if orgs[a] != orgs[b]:
+                    counts.org_homicides[orgs[b]] += 1
             s.cell_deaths[s.d_cell[v]] += 1
             s.o_stock[s.d_org[v]] += s.d_inv[v]
             s.o_cash[s.d_org[v]] += s.d_cash[v]
@@ -248,6 +262,9 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
         if s.o_leader[o] >= 0:
             if s.o_members[o] >= 3:  # count kingpins, not lone sellers
                 counts.leader_removals += 1
+            L = s.o_leader[o]
+            how = 2 if s.d_active[L] == 0 else 1 if s.d_jail_until[L] > step else 3
+            counts.removed.append((o, how, int(s.o_members[o])))
             s.o_leader[o] = -1
         if members.size == 0:
             continue  # waits for members to come back from prison (or exits)

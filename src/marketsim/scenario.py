@@ -344,6 +344,21 @@ class Enforcement(_Section):
         "succession fights after a leader's removal) counts as a group's offence; false: only turf "
         "attacks trigger and prolong a crackdown (a documented choice, issue 8 item 6).",
     )
+    trigger: Literal["violence", "homicides"] = Field(
+        "violence",
+        description="Targeted deterrence: which acts trigger and prolong a crackdown: 'violence' (any violent "
+        "incident attributed to a group) or 'homicides' (only attributed incidents that killed someone) "
+        "(Kennedy 2009: the Boston rule named killings; issue 8 item 1).",
+    )
+    services_uptake: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Targeted deterrence: probability that a street member of a group reached by a call-in under "
+        "the rule accepts the offer of services and leaves the trade (probability per member per call-in; "
+        "assumption: evaluations report offers of services but no agreed uptake share, Braga et al. 2018; "
+        "0 = no exits).",
+    )
     baseline_share: float = Field(
         0.25, ge=0, le=1, description="Share of officers kept on baseline random patrol by the focusing policies."
     )
@@ -490,6 +505,25 @@ class Market(_Section):
     )
 
 
+class Shock(_Section):
+    """A one-off arrest operation against one organisation (an experiment's lever, not a policy):
+    in week ``week`` (after the burn-in) police arrest ``arrest_share`` of the target's members
+    on the street, leader included only if drawn (Manzi & Calderoni 2024, MADTOR: arrest shares
+    of one organisation's members). Off while ``arrest_share`` is 0."""
+
+    week: int = Field(1, ge=1, description="Shock: week of the arrest operation (weeks after the burn-in).")
+    arrest_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Shock: share of the target organisation's street members arrested in one operation "
+        "(0 = no shock; Manzi & Calderoni 2024 vary it from 5% to 40%).",
+    )
+    target: Literal["largest"] = Field(
+        "largest", description="Shock: which organisation: 'largest' (most members in the shock week)."
+    )
+
+
 class Scenario(_Section):
     """A complete, validated scenario. Build with :func:`load_scenario` or ``Scenario(**dict)``."""
 
@@ -502,6 +536,7 @@ class Scenario(_Section):
     enforcement: Enforcement = Field(default_factory=Enforcement)
     organizations: Organizations = Field(default_factory=Organizations)
     market: Market = Field(default_factory=Market)
+    shock: Shock = Field(default_factory=Shock)
 
     @field_validator("name")
     @classmethod
@@ -534,6 +569,9 @@ class Scenario(_Section):
             problems.append("supply.transfer_price: must be at least supply.wholesale_price (organisations do not sell at a loss)")
         if w.district_size > max(w.width, w.height):
             problems.append("world.district_size: larger than the grid")
+        if self.shock.arrest_share > 0 and self.shock.week > w.steps:
+            problems.append(f"shock.week: week {self.shock.week} is after the last week of the run "
+                            f"(world.steps = {w.steps}); the shock would never happen")
         demand = _peak_demand(self)
         if demand > MAX_DEMAND:
             # the weekly demand of the whole city feeds Poisson draws and sums of sales: keep it far

@@ -62,7 +62,8 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
              cell_start, cell_list, cell_incidents, cell_deaths, width, height, torus, step,
              contact_radius, horizon, attack_cost, retaliation_weeks, loss_prior_rate, response_weeks,
              sentence_weeks, grievance_value, noise,
-             lethality, displacement_radius, attribution_rate, prior_a, prior_b, o_lead, counts, rng):
+             lethality, displacement_radius, attribution_rate, prior_a, prior_b, o_lead, counts, rng,
+             o_suffered, o_homicides, o_attr_homicides):
     """Street dealers, in random order, each meet their most lucrative rival within ``contact_radius``.
 
     Their organisation attacks with probability ``logistic_choice(attack_value(...))``, where the
@@ -76,6 +77,10 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
     (Kleiman 2009: groups know where they stand and anticipate); 0 without a public rule. The winner of the Tullock contest kills (probability
     ``lethality``) or displaces the loser and takes the cell; the attacked organisation's grievance
     against the attacker grows by one. Each dealer acts or is attacked at most once a week.
+    ``o_suffered`` (incidents in which a member of the organisation was attacked) and
+    ``o_homicides`` (deaths in incidents the organisation was party to, either side) are added to
+    for the per-organisation record, ``o_attr_homicides`` (attributed incidents of the organisation
+    that killed someone: what a homicide trigger counts) for the agency; they draw nothing.
     """
     counts[:] = 0.0
     # the two highest violence records, to tell each organisation how close it is to the top
@@ -145,9 +150,11 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         counts[SPENT] += attack_cost
         o_cash[o] -= attack_cost
         o_violence[o] += 1
+        o_suffered[ro] += 1
         add_grievance(o_griev_org, o_griev, ro, o, 1.0)
         cell_incidents[d_cell[r]] += 1
-        if rng.random() < attribution_rate:
+        attributed = rng.random() < attribution_rate
+        if attributed:
             o_attributed[o] += 1
         if rng.random() < p_win:
             winner, loser = d, r
@@ -155,6 +162,10 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
             winner, loser = r, d
         if rng.random() < lethality:
             _kill(loser, winner, d_active, d_inv, d_cash, d_cell, cell_deaths, counts)
+            o_homicides[o] += 1
+            o_homicides[ro] += 1
+            if attributed:
+                o_attr_homicides[o] += 1
             if winner == d:
                 d_cell[d] = d_cell[r]  # the attacker takes the corner
         else:
