@@ -13,7 +13,9 @@ from marketsim.runner import run_scenario, write_run
 
 @pytest.fixture(scope="module")
 def run():
-    m = DrugMarketModel(small("aggressive_interdiction", "world.burn_in=10"), seed=11)
+    # a run with violent incidents (seed 11 happens to have none since the pool-size fix changed the
+    # random streams), so the district sums are checked on non-zero counts
+    m = DrugMarketModel(small("aggressive_interdiction", "world.burn_in=10"), seed=13)
     m.run(30)
     return m
 

@@ -732,6 +732,7 @@ class DrugMarketModel(mesa.Model):
         rng = self.streams["organizations"]
         orgs.exits(s, t, self.params, self.life)
         orgs.consolidate(s, t, self.params, rng, self.life)
+        orgs.defect(s, t, self.params, rng, self.life)
         street = max(float(np.count_nonzero((s.d_active == 1) & (s.d_jail_until <= t))), 1.0)
         orgs.enter(s, t, self.params, rng, self.life, self.c["retail_price"], self.c["arrests"] / street)
         orgs.recruit(s, t, self.params, rng, self.life)

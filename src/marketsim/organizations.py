@@ -49,6 +49,7 @@ class LifeCycleCounts:
     exit_cash: float = 0.0  # cash that left the market with exiting organisations and dealers
     exit_stock: float = 0.0  # stash of exiting organisations, recovered by police (counted as seized)
     absorbed: int = 0  # organisations (or lone sellers) that joined a larger neighbouring organisation
+    defections: int = 0  # members who left for the larger organisation holding their corner
 
 
 class PoolFull(RuntimeError):
@@ -483,6 +484,54 @@ def consolidate(s: State, step: int, p, rng: np.random.Generator, counts: LifeCy
         changed = True
     if changed:
         count_members(s, step)
+
+
+def member_pay(s: State, margin_share: float, transfer_price: float) -> np.ndarray:
+    """Expected weekly pay of a street member of each organisation: its share ``margin_share`` of
+    the retail margin over the transfer price, on the organisation's smoothed sales per street
+    member at its mean price (``o_revenue_avg / o_sales_avg``)."""
+    street = np.maximum(s.o_street, 1).astype(float)
+    margin = np.maximum(s.o_revenue_avg - transfer_price * s.o_sales_avg, 0.0)
+    return margin_share * margin / street
+
+
+def defect(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Members follow pay: a street member (not a leader) whose corner is held by a larger
+    organisation (``cell_control``: most street dealers there, as anyone on the corner sees)
+    compares a member's expected pay there with its own organisation's (:func:`member_pay`), over
+    ``control_weeks``, and leaves for it with probability ``logistic(value, decision_noise)`` (one
+    draw per such dealer, in slot order). It keeps its stock and cash and starts as a plain dealer.
+
+    Why: dealers are not bound to a firm (Reuter 1983, *Disorganized Crime*: illegal firms are
+    small and loose because contracts cannot be enforced); foot-soldiers move to the gang that pays
+    (Levitt & Venkatesh 2000), so groups that sell less per member lose members to the dominant
+    organisation around them, and the splinters of a split do not last for ever (issue 7 item 5).
+    """
+    po = p.organizations
+    count_members(s, step)
+    d = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= step) & (s.d_rank != LEADER))
+    if d.size == 0:
+        return
+    o = s.d_org[d]
+    n = s.cell_control[s.d_cell[d]]
+    keep = (n >= 0) & (n != o)
+    d, o, n = d[keep], o[keep], n[keep]
+    keep = (s.o_active[n] == 1) & (s.o_members[n] > s.o_members[o]) & (s.o_street[n] > 0)
+    d, o, n = d[keep], o[keep], n[keep]
+    if d.size == 0:
+        return
+    pay = member_pay(s, p.supply.dealer_margin_share, p.supply.transfer_price)
+    z = po.control_weeks * (pay[n] - pay[o]) / po.decision_noise
+    prob = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    move = rng.random(d.size) < prob
+    d, n = d[move], n[move]
+    if d.size == 0:
+        return
+    s.d_org[d] = n
+    s.d_org_gen[d] = s.o_gen[n]
+    s.d_rank[d] = DEALER
+    counts.defections += int(d.size)
+    count_members(s, step)
 
 
 def entry_profit_factor(p, price: float, arrest_rate: float) -> float:

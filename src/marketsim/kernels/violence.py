@@ -6,9 +6,9 @@ from numba import njit
 from .decisions import (
     add_grievance,
     attack_value,
-    observed_lead_chance,
     grievance_of,
     logistic_choice,
+    observed_lead_chance,
     response_loss,
     violence_response_risk,
     win_probability,
