@@ -44,7 +44,7 @@ from .kernels.market import (
     retail_market,
     update_prices,
 )
-from .kernels.measure import decay_add, district_sales_hhi, turf_control
+from .kernels.measure import decay_add, district_sales_hhi, seqsum, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
 from .policies import Allocation, NoStrategy, Observation, make_policy
@@ -191,8 +191,15 @@ class DrugMarketModel(mesa.Model):
         w, u, e, po = sc.world, sc.users, sc.enforcement, sc.organizations
         rng = self.streams["init"]
         max_dealers = int(np.ceil(w.dealers * sc.market.max_dealers_factor))
+        # the pools double when full, up to market.max_pool_factor x the initial dealers and never
+        # beyond the memory any run may ask for (then PoolFull)
+        from .scenario import BYTES_PER_DEALER_SLOT, MAX_MEMORY_BYTES, estimate_memory
+
+        spare = max(MAX_MEMORY_BYTES - estimate_memory(sc), 0) // BYTES_PER_DEALER_SLOT + max_dealers
+        ceiling = int(min(max(np.ceil(w.dealers * sc.market.max_pool_factor), max_dealers), spare))
         s = allocate(w.width, w.height, w.torus, w.users, max_dealers, max_dealers + w.organizations,
-                     e.officers)
+                     e.officers, dealer_ceiling=ceiling, org_ceiling=ceiling + w.organizations)
+        self._pool_sizes = (s.max_dealers, s.max_orgs)
         self.state = s
         W, H = w.width, w.height
         xs, ys = np.meshgrid(np.arange(W), np.arange(H))
@@ -263,7 +270,7 @@ class DrugMarketModel(mesa.Model):
         s.f_uid[:] = np.arange(e.officers)
         s.next_uid[2] = e.officers
         # opening balances
-        self.ledger["imported"] = float(s.o_stock.sum() + s.d_inv.sum())
+        self.ledger["imported"] = float(seqsum(s.o_stock) + seqsum(s.d_inv))
         self.ledger["cash_initial"] = self._cash()
         self.week = 0
         self._work = allocate_workspace(s)
@@ -378,10 +385,41 @@ class DrugMarketModel(mesa.Model):
     def _timed(self, name, fn, t):
         if not self.profile:
             fn(t)
-            return
-        t0 = time.perf_counter()
-        fn(t)
-        self.process_times[name] += time.perf_counter() - t0
+        else:
+            t0 = time.perf_counter()
+            fn(t)
+            self.process_times[name] += time.perf_counter() - t0
+        if (self.state.max_dealers, self.state.max_orgs) != self._pool_sizes:
+            self._fit_pools()
+
+    def _fit_pools(self) -> None:
+        """A pool grew (:func:`marketsim.state.grow`): the model's own per-slot arrays and the
+        kernels' work buffers follow, with the values of free slots in the new slots."""
+        s = self.state
+        nd, no = s.max_dealers, s.max_orgs
+
+        def pad(a, n, fill):
+            if a.shape[0] >= n:
+                return a
+            out = np.full((n,) + a.shape[1:], fill, a.dtype)
+            out[: a.shape[0]] = a
+            return out
+
+        for name, fill in (("_invest_split", 0), ("_last_org_arrests", 0), ("_last_org_incidents", 0),
+                           ("_attr_turf", 0), ("_called_uid", -1), ("_lead", 0), ("_stockout_share", 0),
+                           ("_last_org_homicides", 0), ("_attr_turf_kills", 0), ("_org_suffered", 0),
+                           ("_org_homicides", 0), ("_org_attr_homicides", 0)):
+            if hasattr(self, name):
+                setattr(self, name, pad(getattr(self, name), no, fill))
+        if hasattr(self, "_org_suffered"):  # the week's life-cycle record writes into the same arrays
+            self.life.org_suffered, self.life.org_homicides = self._org_suffered, self._org_homicides
+            self.life.org_attr_homicides = self._org_attr_homicides
+        if hasattr(self, "_agent_uid"):
+            self._agent_uid["dealer"] = pad(self._agent_uid["dealer"], nd, -1)
+            self._agent_uid["org"] = pad(self._agent_uid["org"], no, -1)
+        if hasattr(self, "_work"):
+            self._work = allocate_workspace(s)
+        self._pool_sizes = (nd, no)
 
     def profile_report(self) -> pd.DataFrame:
         """Where the time went, from ``profile=True`` (or ``model.profile = True`` set later).
@@ -495,9 +533,12 @@ class DrugMarketModel(mesa.Model):
         bounds = np.zeros(s.max_orgs + 1, np.int64)
         np.cumsum(np.bincount(by_org, minlength=s.max_orgs), out=bounds[1:])
         org_cells = OrgCells(s.d_seen_cell[known][order], bounds)
-        noise = self.streams["enforcement"].lognormal(0.0, e.intelligence_noise, s.max_orgs) \
-            if e.intelligence_noise > 0 else 1.0
-        org_sales = s.o_sales_avg * noise
+        # one draw per active organisation, in slot order (a draw per slot made the stream, and so
+        # the whole run, depend on the pool size)
+        org_sales = s.o_sales_avg.copy()
+        if e.intelligence_noise > 0:
+            act = np.flatnonzero(s.o_active == 1)
+            org_sales[act] *= self.streams["enforcement"].lognormal(0.0, e.intelligence_noise, act.size)
         return Observation(
             step=self.steps, width=s.width, height=s.height,
             cell_sales=self._last_cell_sales,  # a snapshot taken after last week's market, not live state
@@ -536,7 +577,8 @@ class DrugMarketModel(mesa.Model):
         # follows the arrests (``k_policing.investigation_split``)
         inv = np.zeros(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
         inv = inv * active
-        s.o_invest_w[:] = inv / inv.sum() if inv.sum() > 0 else 0.0
+        inv_total = seqsum(inv)
+        s.o_invest_w[:] = inv / inv_total if inv_total > 0 else 0.0
         self._interdiction_weights = None if alloc.interdiction_weight is None else \
             np.maximum(alloc.interdiction_weight, 0.0) * active
         self.announced_target = int(alloc.announced_target)
@@ -570,8 +612,9 @@ class DrugMarketModel(mesa.Model):
         named target acted on or left alone (:func:`marketsim.kernels.books.learn`)."""
         s, e = self.state, self.params.enforcement
         active = s.o_active == 1
-        if e.call_in_reach < 1.0:
-            active &= rng.random(s.max_orgs) < e.call_in_reach
+        if e.call_in_reach < 1.0:  # one draw per active organisation (not per slot: pool-size free)
+            act = np.flatnonzero(active)
+            active[act] = rng.random(act.size) < e.call_in_reach
         if e.services_uptake > 0:
             self._services(active)
         active &= self._called_uid != s.o_uid
@@ -666,7 +709,7 @@ class DrugMarketModel(mesa.Model):
         revenue = wk.revenue
         settle_sales(s.d_active, s.d_org, s.d_sales, s.d_price, s.d_cash, sp.dealer_margin_share, sp.transfer_price,
                      s.o_cash, s.o_sales, s.o_revenue, wk.org_scratch, revenue)
-        revenue_total = float(revenue.sum())
+        revenue_total = float(seqsum(revenue))
         self.ledger["sold"] += sold
         self.ledger["revenue"] += revenue_total
         act = s.d_active == 1
@@ -769,11 +812,11 @@ class DrugMarketModel(mesa.Model):
         k_violence.violence(
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
             s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-            s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
+            s.o_voth_den, s.o_violence_own, s.o_active, s.o_violence,
             s.o_attributed, s.o_griev_org, s.o_griev, s.o_loss_num, s.o_loss_den,
             s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
-            po.response_weeks, e.sentence_weeks, po.grievance_value, po.decision_noise,
+            po.response_weeks, e.sentence_weeks, po.grievance_value, 1.0 - po.grievance_decay, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, self._lead, counts,
             self.streams["violence"], self._org_suffered, self._org_homicides, self._org_attr_homicides)
         self._attr_turf_kills = self._org_attr_homicides.copy()  # turf only (succession fights come later)
@@ -789,6 +832,8 @@ class DrugMarketModel(mesa.Model):
         s, m, e = self.state, self.params.market, self.params.enforcement
         rng = self.streams["organizations"]
         orgs.exits(s, t, self.params, self.life)
+        orgs.consolidate(s, t, self.params, rng, self.life)
+        orgs.defect(s, t, self.params, rng, self.life)
         street = max(float(np.count_nonzero((s.d_active == 1) & (s.d_jail_until <= t))), 1.0)
         orgs.enter(s, t, self.params, rng, self.life, self.c["retail_price"], self.c["arrests"] / street)
         orgs.recruit(s, t, self.params, rng, self.life)
@@ -825,6 +870,9 @@ class DrugMarketModel(mesa.Model):
               self.announced_target, s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
               s.o_loss_den, s.o_threat_att, s.o_threat_ref, self.threat_acted)
         decay_grievances(s.o_griev_org, s.o_griev, po.grievance_decay)
+        # its own record of the incidents it started, smoothed as the police smooth theirs
+        s.o_violence_own *= 0.75
+        s.o_violence_own += 0.25 * s.o_violence
         decay_add(s.cell_violence, 0.8, s.cell_incidents)
         # turf: organisation with most street dealers in each cell (ties: lowest slot)
         turf_control(s.d_active, s.d_jail_until, s.d_cell, s.d_org, t, s.max_orgs, s.cell_control,
@@ -839,7 +887,7 @@ class DrugMarketModel(mesa.Model):
             s.o_active, s.o_members, s.d_active, s.d_jail_until, t, s.f_corrupt_by, s.cell_control,
             s.cell_control_since)
         w = np.where(active, s.o_members, 0).astype(float)
-        weights = (w, w.sum())
+        weights = (w, seqsum(w))
         homicides = c["turf_deaths"] + life.succession_deaths + c["officers_killed"]
         row = {
             "step": t,
@@ -875,7 +923,7 @@ class DrugMarketModel(mesa.Model):
             "interdicted": c["interdicted"],
             "incarcerated": jailed,
             "dealers": street,
-            "dealer_pool_use": in_use / s.d_active.size,
+            "dealer_pool_use": in_use / s.dealer_ceiling,
             "active_market_cells": c["active_market_cells"],
             "displacement": c["displacement"],
             "leader_removals": life.leader_removals,
@@ -1012,12 +1060,12 @@ class DrugMarketModel(mesa.Model):
         s, po = self.state, self.params.organizations
         if weights is None:
             w = np.where(s.o_active == 1, s.o_members, 0).astype(float)
-            weights = (w, w.sum())
+            weights = (w, seqsum(w))
         w, total = weights
         if total <= 0:
             return float("nan")
         risk = (num + po.prior_a) / (den + po.prior_a + po.prior_b)
-        return float((risk * w).sum() / total)
+        return float(seqsum(risk * w) / total)
 
     # ---------------------------------------------------------------- outputs
     def timeseries(self) -> pd.DataFrame:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels.measure import seqsum
+
 __all__ = ["Observation", "Allocation", "Policy", "register", "registry", "make_policy"]
 
 
@@ -267,9 +269,10 @@ class TargetedDeterrence(Policy):
         def capped(rest: np.ndarray) -> np.ndarray:
             """``max_share`` on the target, the rest spread over the others by ``rest``."""
             rest = np.where(others > 0, np.maximum(rest, 0.0), 0.0)
-            if rest.sum() <= 0:
+            if seqsum(rest) <= 0:
                 rest = others
-            out = (1.0 - share) * rest / rest.sum() if rest.sum() > 0 else np.zeros(n)
+            total = seqsum(rest)  # left to right: the same whatever the pool size
+            out = (1.0 - share) * rest / total if total > 0 else np.zeros(n)
             out[t] = share
             return out
 

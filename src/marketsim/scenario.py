@@ -483,8 +483,15 @@ class Market(_Section):
     max_dealers_factor: float = Field(
         10.0,
         ge=1,
-        description="Array capacity for dealers (street and prison), as a multiple of the initial count. The run stops "
-        "with a clear error (PoolFull) if the market outgrows it; it never caps entry or recruitment silently.",
+        description="Initial array capacity for dealers (street and prison), as a multiple of the initial count. A "
+        "full pool doubles (slot numbers kept) up to market.max_pool_factor; results do not depend on it.",
+    )
+    max_pool_factor: float = Field(
+        1000.0,
+        ge=1,
+        description="Ceiling of the dealer pool (street and prison), as a multiple of the initial count (and never "
+        "beyond the memory any run may ask for). The run stops with a clear error (PoolFull, exit 1) if the market "
+        "outgrows it; it never caps entry or recruitment silently.",
     )
     move_prob: float = Field(0.25, ge=0, le=1, description="Probability a dealer reconsiders its location in a week.")
     move_radius: int = Field(3, ge=1, le=20, description="Chebyshev radius (cells) of a dealer's relocation search.")
@@ -767,6 +774,7 @@ _TIGHTER: dict[str, dict[str, float]] = {
     "enforcement.crackdown_weeks": {"le": 100_000},
     # the dealer slot pool is allocated up front: 1000 times the initial dealers at most
     "market.max_dealers_factor": {"le": 1000},
+    "market.max_pool_factor": {"le": 1e6},
     # dollars per unit: a million is far above any street price; above it the rounding of cash
     # passed between dealers and organisations exceeds the money-conservation tolerance
     **{k: {"le": 1e6} for k in ("supply.wholesale_price", "supply.transfer_price", "supply.initial_retail_price",

@@ -197,8 +197,8 @@ PATTERNS: list[Test] = [
 
 #: The world of each mode: ``quick`` (tests, seconds), ``full`` (the validation table: the default city,
 #: 156 weeks after the 52-week burn-in). ``market.max_dealers_factor=40``: officers x4 jail more than the
-#: default pool of 10 x the initial dealers holds (PoolFull); every arm gets the same pool (it changes results
-#: slightly, so all arms must share it).
+#: default initial pool of 10 x the initial dealers holds; pools now grow and results no longer depend on their
+#: size, so this only saves the copies of growing (kept so that recorded stores keep their scenario keys).
 MODES: dict[str, dict] = {
     "quick": {"replicates": 2, "overrides": [
         "world.width=20", "world.height=20", "world.users=400", "world.dealers=30", "world.organizations=3",
