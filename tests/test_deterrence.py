@@ -181,8 +181,9 @@ def test_homicide_trigger_ignores_non_lethal_incidents():
 def test_the_model_hands_the_policy_attributed_homicides_only():
     """What the homicide trigger sees is what the agency observes: attributed lethal incidents, at
     most the attributed incidents of the same group."""
-    m = DrugMarketModel(small("targeted_deterrence", "world.burn_in=20", 'enforcement.trigger="homicides"'),
-                        seed=3)
+    # a ruthless, lethal test world, so that some attributed incidents kill
+    m = DrugMarketModel(small("targeted_deterrence", "world.burn_in=20", 'enforcement.trigger="homicides"',
+                              "organizations.ruthlessness_mean=3", "organizations.lethality=0.6"), seed=2)
     seen = 0
     for _ in range(30):
         m.step()
