@@ -84,6 +84,10 @@ def verdict(sign: int, diff: float, lo: float, hi: float) -> str:
     return "same sign" if diff > 0 else "opposite sign"  # a zero difference counts as not the claimed sign
 
 
+class VariantFailed(RuntimeError):
+    """Some runs of a variant raised (recorded in its store); its claims are reported as failed."""
+
+
 def run_variant(name: str, overrides: list[str], replicates: int, workers: int, out: Path,
                 steps: int | None = None) -> pd.DataFrame:
     from marketsim.experiments.compare import compare
@@ -93,7 +97,10 @@ def run_variant(name: str, overrides: list[str], replicates: int, workers: int, 
     compare(SCENARIOS, replicates=replicates, workers=workers, overrides=overrides, out=folder, figures=False, steps=steps,
             progress=False, overwrite=False)
     runs = pd.read_parquet(folder / "runs.parquet")
-    runs = runs[runs["status"] == "ok"].copy() if "status" in runs else runs
+    failed = runs[runs["status"] != "ok"] if "status" in runs else runs.iloc[:0]
+    if len(failed):
+        first = str(failed["error"].iloc[0]).strip().splitlines()[-1][:200]
+        raise VariantFailed(f"{len(failed)} of {len(runs)} runs failed ({first})")
     runs["scenario"] = runs["scenario"].map(NAMES)
     metrics = sorted({c[1] for c in CLAIMS})
     return pairwise_table(runs, metrics, scenarios=["none", "AI", "TD"],
@@ -119,7 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, param, overrides in variants:
         t0 = time.perf_counter()
-        table = run_variant(name, overrides, args.replicates, args.workers, out, args.steps)
+        try:
+            table = run_variant(name, overrides, args.replicates, args.workers, out, args.steps)
+        except VariantFailed as e:
+            print(f"{name}: FAILED: {e}", flush=True)
+            for claim, metric, a, b, sign in CLAIMS:
+                rows.append({"claim": claim, "variant": name, "parameter": param, "overrides": " ".join(overrides),
+                             "metric": metric, "a": a, "b": b, "verdict": f"runs failed: {e}"})
+            continue
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
         for claim, metric, a, b, sign in CLAIMS:
             r = table[(table.metric == metric) & (table.a == a) & (table.b == b)].iloc[0]
@@ -138,14 +152,15 @@ def main(argv: list[str] | None = None) -> int:
 def summary_markdown(claims: pd.DataFrame, replicates: int) -> str:
     n_var = claims["variant"].nunique()
     lines = [f"Each claim over {n_var} one-at-a-time variants ({replicates} replicates each, paired 95% CIs).", "",
-             "| claim | holds | same sign, CI includes 0 | opposite sign | reversed | variants where it does not hold |",
-             "|---|--:|--:|--:|--:|---|"]
+             "| claim | holds | same sign, CI includes 0 | opposite sign | reversed | could not run | variants where it does not hold |",
+             "|---|--:|--:|--:|--:|--:|---|"]
     for claim, g in claims.groupby("claim", sort=False):
         c = g["verdict"].value_counts()
-        fails = ", ".join(f"{v} ({d:+.3g})" for v, d in zip(g.loc[g.verdict != "holds", "variant"],
-                                                             g.loc[g.verdict != "holds", "diff"]))
+        failed = int(g["verdict"].str.startswith("runs failed").sum())
+        bad = g[g.verdict != "holds"]
+        fails = ", ".join(f"{v} ({d:+.3g})" if pd.notna(d) else f"{v} (failed)" for v, d in zip(bad["variant"], bad["diff"]))
         lines.append(f"| {claim} | {c.get('holds', 0)} | {c.get('same sign', 0)} | {c.get('opposite sign', 0)} | "
-                     f"{c.get('reversed', 0)} | {fails or '—'} |")
+                     f"{c.get('reversed', 0)} | {failed} | {fails or '—'} |")
     return "\n".join(lines) + "\n"
 
 
