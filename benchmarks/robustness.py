@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             table = run_variant(name, overrides, args.replicates, args.workers, out, args.steps)
         except VariantFailed as e:
             print(f"{name}: FAILED: {e}", flush=True)
-            for claim, metric, a, b, sign in CLAIMS:
+            for claim, metric, a, b, _sign in CLAIMS:
                 rows.append({"claim": claim, "variant": name, "parameter": param, "overrides": " ".join(overrides),
                              "metric": metric, "a": a, "b": b, "verdict": f"runs failed: {e}"})
             continue
