@@ -407,13 +407,12 @@ class DrugMarketModel(mesa.Model):
 
         for name, fill in (("_invest_split", 0), ("_last_org_arrests", 0), ("_last_org_incidents", 0),
                            ("_attr_turf", 0), ("_called_uid", -1), ("_lead", 0), ("_stockout_share", 0),
-                           ("_last_org_homicides", 0), ("_attr_turf_kills", 0), ("_org_suffered", 0),
-                           ("_org_homicides", 0), ("_org_attr_homicides", 0)):
+                           ("_last_org_homicides", 0), ("_attr_turf_kills", 0)):
             if hasattr(self, name):
                 setattr(self, name, pad(getattr(self, name), no, fill))
-        if hasattr(self, "_org_suffered"):  # the week's life-cycle record writes into the same arrays
-            self.life.org_suffered, self.life.org_homicides = self._org_suffered, self._org_homicides
-            self.life.org_attr_homicides = self._org_attr_homicides
+        if hasattr(self, "life"):  # the week's per-organisation record
+            for name in ("org_suffered", "org_homicides", "org_attr_homicides"):
+                setattr(self.life, name, pad(getattr(self.life, name), no, 0))
         if hasattr(self, "_agent_uid"):
             self._agent_uid["dealer"] = pad(self._agent_uid["dealer"], nd, -1)
             self._agent_uid["org"] = pad(self._agent_uid["org"], no, -1)
@@ -464,11 +463,9 @@ class DrugMarketModel(mesa.Model):
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
         # the per-organisation record of the week (``organizations_table``); no draws
-        self._org_suffered = np.zeros(s.max_orgs, np.int64)
-        self._org_homicides = np.zeros(s.max_orgs, np.int64)
-        self._org_attr_homicides = np.zeros(s.max_orgs, np.int64)  # attributed incidents that killed
-        self.life.org_suffered, self.life.org_homicides = self._org_suffered, self._org_homicides
-        self.life.org_attr_homicides = self._org_attr_homicides
+        self.life.org_suffered = np.zeros(s.max_orgs, np.int64)
+        self.life.org_homicides = np.zeros(s.max_orgs, np.int64)
+        self.life.org_attr_homicides = np.zeros(s.max_orgs, np.int64)  # attributed incidents that killed
         self._stockout_share = np.empty(s.max_orgs)
         s.cell_deaths[:] = 0
         s.cell_arrests[:] = 0
@@ -818,8 +815,8 @@ class DrugMarketModel(mesa.Model):
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
             po.response_weeks, e.sentence_weeks, po.grievance_value, 1.0 - po.grievance_decay, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, self._lead, counts,
-            self.streams["violence"], self._org_suffered, self._org_homicides, self._org_attr_homicides)
-        self._attr_turf_kills = self._org_attr_homicides.copy()  # turf only (succession fights come later)
+            self.streams["violence"], self.life.org_suffered, self.life.org_homicides, self.life.org_attr_homicides)
+        self._attr_turf_kills = self.life.org_attr_homicides.copy()  # turf only (succession fights come later)
         self._attr_turf[:] = s.o_attributed - self._attr_turf  # attributed turf attacks only
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
         self.c["turf_deaths"] = counts[k_violence.DEATHS]
@@ -861,7 +858,7 @@ class DrugMarketModel(mesa.Model):
         self._last_org_incidents[:] = s.o_attributed if self.params.enforcement.count_provoked else self._attr_turf
         # and the attributed incidents that killed someone (``enforcement.trigger = "homicides"``);
         # attacks on police are not among them (the corruption kernel does not say which were lethal)
-        self._last_org_homicides[:] = self._org_attr_homicides if self.params.enforcement.count_provoked \
+        self._last_org_homicides[:] = self.life.org_attr_homicides if self.params.enforcement.count_provoked \
             else self._attr_turf_kills
         learn(s.o_active, self._top_violent, wd, po.vicarious_weight,
               po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
@@ -975,8 +972,8 @@ class DrugMarketModel(mesa.Model):
         removed = np.zeros(s.max_orgs, np.int64)
         for o, how, _ in self.life.removed:
             removed[o] = how
-        keep = np.flatnonzero((s.o_active == 1) | (committed > 0) | (self._org_suffered > 0)
-                              | (self._org_homicides > 0) | (removed > 0))
+        keep = np.flatnonzero((s.o_active == 1) | (committed > 0) | (self.life.org_suffered > 0)
+                              | (self.life.org_homicides > 0) | (removed > 0))
         # each organisation's district: where most of its street dealers stand (-1: none on the street)
         district = np.full(s.max_orgs, -1, np.int64)
         street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
@@ -999,8 +996,8 @@ class DrugMarketModel(mesa.Model):
         out[:, 6] = district[keep]
         out[:, 7] = s.o_sales[keep]
         out[:, 8] = committed[keep]
-        out[:, 9] = self._org_suffered[keep]
-        out[:, 10] = self._org_homicides[keep]
+        out[:, 9] = self.life.org_suffered[keep]
+        out[:, 10] = self.life.org_homicides[keep]
         shocked = np.zeros(s.max_orgs, np.int64)
         if self.shock_record and self.shock_record["step"] == step:
             shocked[self.shock_record["slot"]] = self.shock_record["arrested"]
