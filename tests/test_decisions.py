@@ -33,10 +33,12 @@ def test_violence_leaves_a_grievance_with_the_victim():
     counts = np.zeros(kv.N_COUNTS)
     kv.violence(s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth * 5, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
+                s.o_voth_den, s.o_violence_own, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
                 s.o_loss_num, s.o_loss_den, s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width,
-                s.height, s.torus, 1, 1, 8.0, 1000.0, 4.0, 1 / 26, 26.0, 26.0, 5000.0, 1000.0, 0.3, 3, 0.7, 1.0,
-                9.0, np.zeros(s.o_active.size), counts, np.random.default_rng(0))
+                s.height, s.torus, 1, 1, 8.0, 1000.0, 4.0, 1 / 26, 26.0, 26.0, 5000.0, 0.1, 1000.0, 0.3, 3, 0.7, 1.0,
+                9.0, np.zeros(s.o_active.size), counts, np.random.default_rng(0),
+                np.zeros(s.o_active.size, np.int64), np.zeros(s.o_active.size, np.int64),
+                np.zeros(s.o_active.size, np.int64))
     assert s.o_violence[0] > 0 and s.o_violence[1] > 0
     assert rules.grievance_of(s.o_griev_org, s.o_griev, 1, 0) == pytest.approx(s.o_violence[0])
     assert rules.grievance_of(s.o_griev_org, s.o_griev, 0, 1) == pytest.approx(s.o_violence[1])

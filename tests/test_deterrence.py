@@ -12,7 +12,7 @@ from marketsim.scenario import parse_scenario
 W = H = 4
 
 
-def _obs(step, members, incidents, violence=None, active=None, arrests=None, params=None):
+def _obs(step, members, incidents, violence=None, active=None, arrests=None, params=None, homicides=None):
     n = len(members)
     members = np.asarray(members)
     return Observation(
@@ -23,6 +23,7 @@ def _obs(step, members, incidents, violence=None, active=None, arrests=None, par
         org_arrests=np.zeros(n) if arrests is None else np.asarray(arrests, float),
         org_cells=tuple(np.array([o], np.int64) for o in range(n)), params=params,
         org_members=members, org_incidents=np.asarray(incidents, float),
+        org_homicides=None if homicides is None else np.asarray(homicides, float),
     )
 
 
@@ -157,3 +158,76 @@ def test_in_a_run_targets_are_groups_and_crackdowns_cap_at_one():
     assert seen and min(seen) >= 2
     assert ts["crackdown_targets"].max() <= 1
     assert all(q >= 3 for _, q in m.policy.released)
+
+
+# ---------------------------------------------------------------- issue 8 items 1 and 5
+def test_homicide_trigger_ignores_non_lethal_incidents():
+    """``enforcement.trigger = "homicides"``: only attributed incidents that killed someone name a
+    target; under the default ("violence") the same non-lethal incident does."""
+    for trigger, expect in (("violence", 1), ("homicides", -1)):
+        pol, e = _policy(f'enforcement.trigger="{trigger}"')
+        targets = []
+        for step in range(1, 6):
+            inc = [0, 2, 0] if step == 2 else [0, 0, 0]  # group 1 offends, nobody killed
+            o = _obs(step, [5, 5, 5], inc, violence=[0, 2.0, 0], params=e, homicides=[0, 0, 0])
+            targets.append(pol.allocate(o).announced_target)
+        assert targets[2] == expect, trigger
+    # a lethal attributed incident starts a crackdown under the homicide trigger
+    pol, e = _policy('enforcement.trigger="homicides"')
+    o = _obs(1, [5, 5, 5], [0, 2, 0], violence=[0, 2.0, 0], params=e, homicides=[0, 1, 0])
+    assert pol.allocate(o).announced_target == 1
+
+
+def test_the_model_hands_the_policy_attributed_homicides_only():
+    """What the homicide trigger sees is what the agency observes: attributed lethal incidents, at
+    most the attributed incidents of the same group."""
+    # a ruthless, lethal test world, so that some attributed incidents kill
+    m = DrugMarketModel(small("targeted_deterrence", "world.burn_in=20", 'enforcement.trigger="homicides"',
+                              "organizations.ruthlessness_mean=3", "organizations.lethality=0.6"), seed=2)
+    seen = 0
+    for _ in range(30):
+        m.step()
+        obs_h, obs_i = m._last_org_homicides, m._last_org_incidents
+        assert (obs_h <= obs_i).all()
+        seen += obs_h.sum()
+    assert seen > 0  # the test world kills: the check above is not vacuous
+    rows = dict(describe())
+    assert "homicides" in rows["targeted_deterrence"] and "services_uptake" in rows["targeted_deterrence"]
+
+
+def test_services_uptake_one_empties_called_in_groups_and_zero_changes_nothing():
+    sc = small("targeted_deterrence", "world.burn_in=20", "enforcement.services_uptake=1")
+    m = DrugMarketModel(sc, seed=3)
+    s = m.state
+    m.step()  # week 1: the call-in reaches every group (call_in_reach = 1)
+    assert m.services_exits > 0
+    assert m.summary()["services_exits"] == m.services_exits
+    # every group of two or more is down to its leader on the street (recruits come later in the week)
+    t = m.week
+    street = (s.d_active == 1) & (s.d_jail_until <= t)
+    ts0 = _run("targeted_deterrence", 1)
+    assert m.timeseries()["dealers"].iloc[0] < ts0["dealers"].iloc[0]
+    assert street.sum() < ts0["dealers"].iloc[0]
+    m.run(5)  # drugs and money are conserved through the exits
+    sb, mb = m.stock_balance(), m.money_balance()
+    assert sb["imported"] == pytest.approx(sb["seized"] + sb["sold"] + sb["held"], rel=1e-9)
+    assert mb["cash"] == pytest.approx(mb["expected"], rel=1e-9)
+    # 0 (the default): same run, same draws, no counter
+    a = _run("targeted_deterrence", 6)
+    b = _run("targeted_deterrence", 6, "enforcement.services_uptake=0", 'enforcement.trigger="violence"')
+    assert a.equals(b)
+    m0 = DrugMarketModel(small("targeted_deterrence", "world.burn_in=20"), seed=3)
+    m0.run(2)
+    assert m0.services_exits == 0 and "services_exits" not in m0.summary()
+
+
+def test_new_streams_leave_the_old_ones_unchanged():
+    """Streams added later are spawned after ``mesa``: the streams every existing result depends on
+    are what ``SeedSequence.spawn(len(STREAMS) + 1)`` gave before."""
+    from marketsim.model import EXTRA_STREAMS, STREAMS, make_streams
+
+    new = make_streams(5)
+    old = np.random.SeedSequence(5).spawn(len(STREAMS) + 1)
+    for name, c in zip((*STREAMS, "mesa"), old):
+        assert new[name].random() == np.random.default_rng(c).random(), name
+    assert set(EXTRA_STREAMS) <= set(new)

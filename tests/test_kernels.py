@@ -170,17 +170,20 @@ def test_violence(world):
         s = copy.deepcopy(m.state)
         return (s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth * 5.0, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
+                s.o_voth_den, s.o_violence_own, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
                 s.o_loss_num, s.o_loss_den,
                 s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
                 2, 20.0, 0.0, po.retaliation_weeks, 1 / 26, po.response_weeks, e.sentence_weeks, po.grievance_value,
-                po.decision_noise,
+                1.0 - po.grievance_decay, po.decision_noise,
                 po.lethality, 3, e.attribution_rate, po.prior_a, po.prior_b, np.zeros(s.o_active.size),
-                np.zeros(kv.N_COUNTS), rng)
+                np.zeros(kv.N_COUNTS), rng, np.zeros(s.o_active.size, np.int64), np.zeros(s.o_active.size, np.int64),
+                np.zeros(s.o_active.size, np.int64))
 
     pair = _both(kv.violence, make)
     _assert_same(pair)
-    assert pair[0][1][-2][kv.INCIDENTS] > 0  # cheap, lucrative attacks happened
+    counts, suffered = pair[0][1][-5], pair[0][1][-3]
+    assert counts[kv.INCIDENTS] > 0  # cheap, lucrative attacks happened
+    assert suffered.sum() == counts[kv.INCIDENTS]  # every incident has a victim organisation
 
 
 def test_movement(world):

@@ -93,12 +93,37 @@ def test_paid_officers_tip_off_their_payer_about_investigations():
 
 
 def test_pools_never_cap_silently():
+    """Below the ceiling a full pool grows; at the ceiling (market.max_pool_factor) the run stops
+    with PoolFull, never refusing entrants or recruits quietly."""
     from marketsim.organizations import PoolFull
 
-    sc = small("none", "market.max_dealers_factor=1", "market.entry_rate=5", "world.burn_in=0")
+    sc = small("none", "market.max_dealers_factor=1", "market.max_pool_factor=1", "market.entry_rate=5",
+               "world.burn_in=0")
     m = DrugMarketModel(sc, seed=1)
-    with pytest.raises(PoolFull, match="max_dealers_factor"):
+    with pytest.raises(PoolFull, match="max_pool_factor"):
         m.run(30)
+    grown = DrugMarketModel(small("none", "market.max_dealers_factor=1", "market.entry_rate=5", "world.burn_in=0"),
+                            seed=1)
+    grown.run(30)  # the same market, with room to grow: it completes
+    assert grown.state.max_dealers > 45 and grown.timeseries()["entrants"].sum() > 0
+
+
+@pytest.mark.parametrize("policy", ["aggressive_interdiction", "targeted_deterrence"])
+def test_results_do_not_depend_on_pool_size(policy):
+    """The same seed gives bit-identical timeseries whatever the initial pool size: 10 or 40 x the
+    initial dealers (never full), or 1 x (the pools double several times during the run)."""
+    runs = {}
+    # partial call-in reach and the services offer draw per organisation/member: exercised under growth too
+    extra = ["enforcement.call_in_reach=0.8", "enforcement.services_uptake=0.1"] if policy == "targeted_deterrence" else []
+    for f in (10, 40, 1):
+        m = DrugMarketModel(small(policy, f"market.max_dealers_factor={f}", *extra), seed=3)
+        m.run(60)
+        runs[f] = (m.timeseries(), m.state.max_dealers, m.organizations_table())
+    assert runs[1][1] > 45  # the small pool had to grow
+    assert runs[10][1] == 450 and runs[40][1] == 1800  # the others never did
+    for f in (40, 1):
+        assert runs[f][0].to_numpy().tobytes() == runs[10][0].to_numpy().tobytes()
+        pd.testing.assert_frame_equal(runs[f][2], runs[10][2])  # the per-organisation record too
 
 
 def test_no_pile_up_of_user_homes_at_the_edges():

@@ -44,11 +44,13 @@ def _attacks_by_org0(s, seed, horizon=8.0, attack_cost=1000.0, noise=1000.0, org
     counts = np.zeros(kv.N_COUNTS)
     kv.violence(s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
                 s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-                s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
+                s.o_voth_den, s.o_violence_own, s.o_active, s.o_violence, s.o_attributed, s.o_griev_org, s.o_griev,
                 s.o_loss_num, s.o_loss_den,
                 s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, 1,
-                1, horizon, attack_cost, 4.0, 1 / 26, 26.0, 26.0, grievance_value, noise, 0.3, 3, 0.7, 1.0, 9.0,
-                np.zeros(s.o_active.size), counts, np.random.default_rng(seed))
+                1, horizon, attack_cost, 4.0, 1 / 26, 26.0, 26.0, grievance_value, 0.1, noise, 0.3, 3, 0.7, 1.0, 9.0,
+                np.zeros(s.o_active.size), counts, np.random.default_rng(seed),
+                np.zeros(s.o_active.size, np.int64), np.zeros(s.o_active.size, np.int64),
+                np.zeros(s.o_active.size, np.int64))
     return int(s.o_violence[org])
 
 
@@ -74,6 +76,24 @@ def test_response_risk_weighs_chance_of_leading():
     far = rules.violence_response_risk(rules.chance_to_lead(0.0, 3.0, 0.2), 9, 10, 0, 10, 1, 9)
     assert near == pytest.approx(10 / 20)
     assert far == pytest.approx(1 / 20, abs=1e-5)
+
+
+def test_chance_to_lead_uses_only_what_the_group_observes():
+    """Issue 7 item 4: a group judges how close it is to the top of the police's violence record
+    from its own incidents and the attacks it suffered, never from the police's records."""
+    import inspect
+
+    names = inspect.signature(kv.violence.py_func).parameters
+    assert "o_violence_attr" not in names and "o_violence_own" in names  # the kernel is not given police records
+    quiet = np.zeros(4)
+    # nobody has attacked it: one more attack could put it on top
+    assert rules.observed_lead_chance(0.0, quiet, 0.1, 0.7) == 1.0
+    # a rival that attacked it twice a week is far ahead of a group that has been quiet ...
+    feud = np.array([20.0, 0.0, 0.0, 0.0])
+    behind = rules.observed_lead_chance(0.0, feud, 0.1, 0.7)
+    assert behind < 0.01
+    # ... and less far ahead of one that has been as violent itself
+    assert rules.observed_lead_chance(2.0, feud, 0.1, 0.7) > behind
 
 
 def test_removed_leader_can_split_the_organisation():

@@ -1,6 +1,11 @@
 """A city that settles (issue 7 item 5), short version of ``benchmarks/stationarity.py``:
-the small city under ``none``, 4 seeds x 6 years; the slope of yearly means of years 2-6,
-as a share of the mean, per year."""
+the small city under ``none``, 8 seeds x 6 years; the slope of yearly means of years 2-6,
+as a share of the mean, per year.
+
+8 seeds, not 4: in this small city one seed's slope ranges from about -8 to +17 %/year for the
+number of dealers, so the mean of 4 seeds has a standard error near the 5 % tolerance (with 4
+seeds the dealers test failed on one seed at +17 %/year after the random streams changed in
+the pool-size fix; the mean of 8 is +4.6 %/year)."""
 
 import os
 import sys
@@ -18,7 +23,7 @@ OVERRIDES = [o for o in SMALL if not o.startswith(("world.steps", "world.burn_in
 
 @pytest.fixture(scope="module")
 def slopes():
-    return [stationarity.yearly_slopes("none", seed, 6, OVERRIDES) for seed in range(1, 5)]
+    return [stationarity.yearly_slopes("none", seed, 6, OVERRIDES) for seed in range(1, 9)]
 
 
 @pytest.mark.parametrize("metric", ["dealers", "retail_price"])
@@ -26,9 +31,10 @@ def test_market_size_and_price_have_no_trend(slopes, metric):
     assert abs(np.mean([s[metric] for s in slopes])) <= 0.05
 
 
-@pytest.mark.xfail(reason="no consolidation mechanism yet: entrants that recruit and factions from splits add "
-                          "organisations faster than broke or empty ones leave, so the number of organisations "
-                          "keeps rising (and HHI falling) for years under none (issue 7 item 5, open)",
+@pytest.mark.xfail(reason="consolidation and defection (ODD 7.8) catch up with fragmentation only after a few "
+                          "years: in this small city the 8-seed mean slopes are about +5.7 %/year organisations "
+                          "and -5.4 %/year HHI (tolerance 5 %); in the default city under none, +2.6 and -1.5 "
+                          "%/year over 15 years (ODD section 9; issue 7 item 5, open)",
                    strict=False)
 @pytest.mark.parametrize("metric", ["n_organizations", "hhi"])
 def test_market_structure_has_no_trend(slopes, metric):

@@ -319,7 +319,10 @@ class Dealer(CellAgent):
         org = self.org
         p_win = m.local_strength(self.cell, org) / (m.local_strength(self.cell, org)
                                                     + m.local_strength(rival.cell, rival.org))
-        q = chance_to_lead(org.violence_attr, m.rec2 if org is m.top1 else m.rec1, 0.25 * e.attribution_rate)
+        # what it observes: its own incidents and the attacks it suffered, never police records
+        worst = max(org.griev.values(), default=0.0)
+        q = chance_to_lead(e.attribution_rate * org.violence_own,
+                           e.attribution_rate * (1.0 - po.grievance_decay) * worst, 0.25 * e.attribution_rate)
         top = perceived_risk(org.vtop_num, org.vtop_den, po.prior_a, po.prior_b)
         oth = perceived_risk(org.voth_num, org.voth_den, po.prior_a, po.prior_b)
         risk = q * top + (1.0 - q) * oth
@@ -486,6 +489,7 @@ class Organization(mesa.Agent):
         self.sales = self.sales_avg = self.revenue = self.revenue_avg = 0.0
         self.violence = self.violence_prev = self.attributed = self.arrests = 0
         self.violence_attr = 0.0
+        self.violence_own = 0.0
         self.trade_num = self.trade_den = 0.0
         self.vtop_num = self.vtop_den = self.voth_num = self.voth_den = 0.0
         self.exposure = self.exposure_base = 0.0
@@ -1007,6 +1011,8 @@ class ReferenceMarket(mesa.Model):
         for o in list(self.organizations):
             if o.n_members == 0:
                 o.dissolve()
+        self.consolidate()
+        self.defect()
         # entry where demand went unmet, in proportion to the expected profit of a new seller
         cells = [c for c in self.grid.all_cells if c.unmet > 0]
         total = sum(c.unmet for c in cells)
@@ -1065,6 +1071,64 @@ class ReferenceMarket(mesa.Model):
         self.count_street_dealers()
         self.street_dealers().shuffle_do("relocate")
 
+    def consolidate(self):
+        """A group's leader takes it into the organisation holding most corners around it when a
+        member's pay there beats what it keeps as leader."""
+        mk, po, sp = self.p.market, self.p.organizations, self.p.supply
+        s = sp.dealer_margin_share
+        self.count_members()
+        for o in sorted(self.organizations, key=lambda o: o.unique_id):
+            if not o.active or o.n_street < 1:
+                continue
+            L = o.leader
+            if L is None or L not in o.members or not L.on_street:
+                continue
+            held = {}
+            for c in L.cell.get_neighborhood(radius=mk.move_radius, include_center=True):
+                if c.control is not None and c.control is not o:
+                    held[c.control] = held.get(c.control, 0) + 1
+            if not held:
+                continue
+            n = max(held, key=lambda k: (held[k], -k.unique_id))
+            if not n.active or n.n_members <= o.n_members or n.n_street == 0:
+                continue
+            keep = (1.0 - s) * o.revenue_avg + s * o.revenue_avg / max(o.n_street, 1)
+            value = po.control_weeks * (s * n.revenue_avg / n.n_street - keep)
+            if self.random.random() >= logistic_choice(value, po.decision_noise):
+                continue
+            for d in list(o.members):
+                d.join(n)
+                if d.rank == LEADER:
+                    d.rank = LIEUTENANT
+            n.cash += o.cash
+            n.stock += o.stock
+            n.sales_avg += o.sales_avg
+            n.revenue_avg += o.revenue_avg
+            n.count()
+            o.cash = o.stock = 0.0
+            o.active = False
+            o.remove()
+        self.count_members()
+
+    def defect(self):
+        """Street members whose corner a larger organisation holds leave for it when its members'
+        pay is higher."""
+        po, sp = self.p.organizations, self.p.supply
+        self.count_members()
+        pay = {o: sp.dealer_margin_share * max(o.revenue_avg - sp.transfer_price * o.sales_avg, 0.0)
+               / max(o.n_street, 1) for o in self.organizations}
+        size = {o: o.n_members for o in self.organizations}
+        for d in sorted(self.street_dealers(), key=lambda d: d.unique_id):
+            n, o = d.cell.control, d.org
+            if d.rank == LEADER or n is None or n is o or not n.active or n not in pay:
+                continue
+            if size[n] <= size[o] or n.n_street == 0:
+                continue
+            if self.random.random() < logistic_choice(po.control_weeks * (pay[n] - pay[o]), po.decision_noise):
+                d.join(n)
+                d.rank = DEALER
+        self.count_members()
+
     def learning(self):
         po = self.p.organizations
         wd = po.learning_discount
@@ -1105,10 +1169,17 @@ class ReferenceMarket(mesa.Model):
         for o in orgs:
             o.exposure_base = 0.8 * o.exposure_base + 0.2 * o.exposure if o.exposure_base > 0 else o.exposure
             o.violence_attr = 0.75 * o.violence_attr + 0.25 * o.attributed
+            o.violence_own = 0.75 * o.violence_own + 0.25 * o.violence
             o.sales_avg = 0.7 * o.sales_avg + 0.3 * o.sales
             o.revenue_avg = 0.7 * o.revenue_avg + 0.3 * o.revenue
         for cell in self.grid.all_cells:
             cell.violence = 0.8 * cell.violence + cell.incidents
+            # turf: the organisation with most street dealers on the block (ties: the oldest)
+            held = {}
+            for a in cell.agents:
+                if type(a) is Dealer:
+                    held[a.org] = held.get(a.org, 0) + 1
+            cell.control = max(held, key=lambda k: (held[k], -k.unique_id)) if held else None
 
     def record(self):
         self.count_members()

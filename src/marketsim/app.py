@@ -180,6 +180,12 @@ def metric_plots(model: DrugMarketModel, figsize=(10, 5.4)) -> Figure:
 
 # ----------------------------------------------------------------------------- page
 def _build_page():
+    import warnings
+
+    # solara's rules-of-hooks check flags Mesa's own SolaraViz (mesa/visualization/solara_viz.py,
+    # ComponentsView) when Mesa defines it; the pattern is Mesa's, harmless, and not ours to change
+    warnings.filterwarnings("ignore", message=r"[\s\S]*ComponentsView: `use_state` found despite early return",
+                            category=UserWarning)
     import solara
     from mesa.visualization import SolaraViz
     from mesa.visualization.utils import update_counter

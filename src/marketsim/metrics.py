@@ -49,7 +49,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "interdicted": ("count", "units seized at the border"),
     "incarcerated": ("level", "dealers in prison"),
     "dealers": ("level", "dealers on the street"),
-    "dealer_pool_use": ("level", "share of the dealer slot pool in use (street + prison); 1.0 means market.max_dealers_factor binds"),
+    "dealer_pool_use": ("level", "dealer slots in use (street + prison) as a share of the pool ceiling (market.max_pool_factor x world.dealers); at 1.0 the run stops (PoolFull)"),
     "active_market_cells": ("level", "cells with at least one sale this week (market footprint)"),
     "displacement": ("count", "dealers who relocated"),
     "leader_removals": ("count", "leaders removed (arrested or killed)"),

@@ -38,7 +38,7 @@ from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sa
 from .kernels.decisions import decay_grievances
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import run_market, stranger_openness, update_prices
-from .kernels.measure import decay_add, district_sales_hhi, turf_control
+from .kernels.measure import decay_add, district_sales_hhi, seqsum, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
 from .policies import Allocation, NoStrategy, Observation, make_policy
@@ -49,7 +49,20 @@ from .state import LEADER, LIEUTENANT, allocate, allocate_workspace
 DISTRICT_COLUMNS = ["step", "district", "homicides", "violent_incidents", "quantity_sold", "hhi", "arrests", "officers"]
 DISTRICT_DTYPES = {"step": "int64", "district": "int64", "homicides": "int64", "violent_incidents": "int64",
                    "quantity_sold": "float64", "hhi": "float64", "arrests": "int64", "officers": "int64"}
+#: columns of :meth:`DrugMarketModel.organizations_table` (``organizations.parquet``)
+ORG_COLUMNS = ["step", "org", "parent", "slot", "members", "street", "district", "quantity_sold", "incidents_committed",
+               "incidents_suffered", "homicides", "shock_arrests", "leader_removed", "removal"]
+ORG_DTYPES = {"step": "int64", "org": "int64", "parent": "int64", "slot": "int64", "members": "int64", "street": "int64",
+              "district": "int64", "quantity_sold": "float64", "incidents_committed": "int64",
+              "incidents_suffered": "int64", "homicides": "int64", "shock_arrests": "int64",
+              "leader_removed": "int64"}
+#: ``removal`` codes of the organisation table (LifeCycleCounts.removed)
+REMOVAL = {0: "", 1: "arrest", 2: "killed", 3: "other"}
 STREAMS = ("init", "market", "enforcement", "organizations", "violence", "movement")
+#: streams added later, spawned after ``mesa`` so that the streams above stay what they were; each
+#: is drawn from only when the option that needs it is on (``shock``: the arrest operation of
+#: ``[shock]``; ``services``: ``enforcement.services_uptake``)
+EXTRA_STREAMS = ("shock", "services")
 #: the names under which ``profile=True`` times each part of a week (``model.process_times``):
 #: ``begin_week`` (counters reset, officers replaced, prisoners released), the nine processes, and
 #: ``record`` (the week's row of measurements, Mesa agents kept in step with the arrays)
@@ -110,9 +123,11 @@ def make_streams(seed) -> dict[str, np.random.Generator]:
     """One generator per purpose, spawned from one SeedSequence (``seed`` may be an int or a SeedSequence)."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     ss = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)  # fresh copy: spawning is stateful
-    children = ss.spawn(len(STREAMS) + 1)
+    children = ss.spawn(len(STREAMS) + 1 + len(EXTRA_STREAMS))
     streams = {name: np.random.default_rng(c) for name, c in zip(STREAMS, children)}
-    streams["mesa"] = np.random.default_rng(children[-1])
+    streams["mesa"] = np.random.default_rng(children[len(STREAMS)])
+    for name, c in zip(EXTRA_STREAMS, children[len(STREAMS) + 1:]):
+        streams[name] = np.random.default_rng(c)
     return streams
 
 
@@ -143,12 +158,14 @@ class DrugMarketModel(mesa.Model):
         self.profiled_steps = 0
         self._rows: list[dict] = []
         self._district_rows: list[np.ndarray] = []
+        self._org_rows: list[np.ndarray] = []
         self.population = scenario.world.population or 50 * scenario.world.users
         self._last: dict = {}
         self._grid = None
         self._interdiction_weights = None
         self.announced_target = -1
         self.ledger = defaultdict(float)  # cumulative drug and money flows (conservation checks)
+        self.shock_record: dict = {}  # the ``[shock]`` operation, once it happened
         self._build_world()
         self._last_cell_sales = np.zeros(self.state.ncell)  # what the agency saw last week
         self._cell_w = np.zeros(self.state.ncell)  # officers' priority weights per cell (focus)
@@ -168,8 +185,15 @@ class DrugMarketModel(mesa.Model):
         w, u, e, po = sc.world, sc.users, sc.enforcement, sc.organizations
         rng = self.streams["init"]
         max_dealers = int(np.ceil(w.dealers * sc.market.max_dealers_factor))
+        # the pools double when full, up to market.max_pool_factor x the initial dealers and never
+        # beyond the memory any run may ask for (then PoolFull)
+        from .scenario import BYTES_PER_DEALER_SLOT, MAX_MEMORY_BYTES, estimate_memory
+
+        spare = max(MAX_MEMORY_BYTES - estimate_memory(sc), 0) // BYTES_PER_DEALER_SLOT + max_dealers
+        ceiling = int(min(max(np.ceil(w.dealers * sc.market.max_pool_factor), max_dealers), spare))
         s = allocate(w.width, w.height, w.torus, w.users, max_dealers, max_dealers + w.organizations,
-                     e.officers, u.contacts)
+                     e.officers, u.contacts, dealer_ceiling=ceiling, org_ceiling=ceiling + w.organizations)
+        self._pool_sizes = (s.max_dealers, s.max_orgs)
         self.state = s
         W, H = w.width, w.height
         xs, ys = np.meshgrid(np.arange(W), np.arange(H))
@@ -240,7 +264,7 @@ class DrugMarketModel(mesa.Model):
         s.f_uid[:] = np.arange(e.officers)
         s.next_uid[2] = e.officers
         # opening balances
-        self.ledger["imported"] = float(s.o_stock.sum() + s.d_inv.sum())
+        self.ledger["imported"] = float(seqsum(s.o_stock) + seqsum(s.d_inv))
         self.ledger["cash_initial"] = self._cash()
         self.week = 0
         self._work = allocate_workspace(s)
@@ -323,6 +347,9 @@ class DrugMarketModel(mesa.Model):
         """Targeted-deterrence bookkeeping (the policy period starts with none of it)."""
         no = self.state.max_orgs
         self._last_org_incidents = np.zeros(no)  # attributed incidents last week, as the policy counts them
+        self._last_org_homicides = np.zeros(no)  # of which killed someone (turf and succession fights)
+        self._attr_turf_kills = np.zeros(no, np.int64)
+        self.services_exits = 0  # street members who took the offer of services at a call-in
         self._attr_turf = np.zeros(no, self.state.o_attributed.dtype)
         self.threat_acted = False  # the named target got focus this week
         self._acted_target = -1  # the last target enforcement acted on
@@ -352,10 +379,40 @@ class DrugMarketModel(mesa.Model):
     def _timed(self, name, fn, t):
         if not self.profile:
             fn(t)
-            return
-        t0 = time.perf_counter()
-        fn(t)
-        self.process_times[name] += time.perf_counter() - t0
+        else:
+            t0 = time.perf_counter()
+            fn(t)
+            self.process_times[name] += time.perf_counter() - t0
+        if (self.state.max_dealers, self.state.max_orgs) != self._pool_sizes:
+            self._fit_pools()
+
+    def _fit_pools(self) -> None:
+        """A pool grew (:func:`marketsim.state.grow`): the model's own per-slot arrays and the
+        kernels' work buffers follow, with the values of free slots in the new slots."""
+        s = self.state
+        nd, no = s.max_dealers, s.max_orgs
+
+        def pad(a, n, fill):
+            if a.shape[0] >= n:
+                return a
+            out = np.full((n,) + a.shape[1:], fill, a.dtype)
+            out[: a.shape[0]] = a
+            return out
+
+        for name, fill in (("_invest_split", 0), ("_last_org_arrests", 0), ("_last_org_incidents", 0),
+                           ("_attr_turf", 0), ("_called_uid", -1), ("_lead", 0), ("_stockout_share", 0),
+                           ("_last_org_homicides", 0), ("_attr_turf_kills", 0)):
+            if hasattr(self, name):
+                setattr(self, name, pad(getattr(self, name), no, fill))
+        if hasattr(self, "life"):  # the week's per-organisation record
+            for name in ("org_suffered", "org_homicides", "org_attr_homicides"):
+                setattr(self.life, name, pad(getattr(self.life, name), no, 0))
+        if hasattr(self, "_agent_uid"):
+            self._agent_uid["dealer"] = pad(self._agent_uid["dealer"], nd, -1)
+            self._agent_uid["org"] = pad(self._agent_uid["org"], no, -1)
+        if hasattr(self, "_work"):
+            self._work = allocate_workspace(s)
+        self._pool_sizes = (nd, no)
 
     def profile_report(self) -> pd.DataFrame:
         """Where the time went, from ``profile=True`` (or ``model.profile = True`` set later).
@@ -399,6 +456,10 @@ class DrugMarketModel(mesa.Model):
         s, e = self.state, self.params.enforcement
         self.c = defaultdict(float)  # this week's counts
         self.life = orgs.LifeCycleCounts()
+        # the per-organisation record of the week (``organizations_table``); no draws
+        self.life.org_suffered = np.zeros(s.max_orgs, np.int64)
+        self.life.org_homicides = np.zeros(s.max_orgs, np.int64)
+        self.life.org_attr_homicides = np.zeros(s.max_orgs, np.int64)  # attributed incidents that killed
         self._stockout_share = np.empty(s.max_orgs)
         s.cell_deaths[:] = 0
         s.cell_arrests[:] = 0
@@ -463,9 +524,12 @@ class DrugMarketModel(mesa.Model):
         bounds = np.zeros(s.max_orgs + 1, np.int64)
         np.cumsum(np.bincount(by_org, minlength=s.max_orgs), out=bounds[1:])
         org_cells = OrgCells(s.d_seen_cell[known][order], bounds)
-        noise = self.streams["enforcement"].lognormal(0.0, e.intelligence_noise, s.max_orgs) \
-            if e.intelligence_noise > 0 else 1.0
-        org_sales = s.o_sales_avg * noise
+        # one draw per active organisation, in slot order (a draw per slot made the stream, and so
+        # the whole run, depend on the pool size)
+        org_sales = s.o_sales_avg.copy()
+        if e.intelligence_noise > 0:
+            act = np.flatnonzero(s.o_active == 1)
+            org_sales[act] *= self.streams["enforcement"].lognormal(0.0, e.intelligence_noise, act.size)
         return Observation(
             step=self.steps, width=s.width, height=s.height,
             cell_sales=self._last_cell_sales,  # a snapshot taken after last week's market, not live state
@@ -474,6 +538,7 @@ class DrugMarketModel(mesa.Model):
             org_arrests=self._last_org_arrests,  # likewise, after last week's policing
             org_cells=org_cells, params=self.params.enforcement,
             org_members=s.o_members.copy(), org_incidents=self._last_org_incidents.copy(),
+            org_homicides=self._last_org_homicides.copy(),
         )
 
     def _allocate_enforcement(self, t: int) -> None:
@@ -503,7 +568,8 @@ class DrugMarketModel(mesa.Model):
         # follows the arrests (``k_policing.investigation_split``)
         inv = np.zeros(s.max_orgs) if alloc.investigation_weight is None else np.maximum(alloc.investigation_weight, 0)
         inv = inv * active
-        s.o_invest_w[:] = inv / inv.sum() if inv.sum() > 0 else 0.0
+        inv_total = seqsum(inv)
+        s.o_invest_w[:] = inv / inv_total if inv_total > 0 else 0.0
         self._interdiction_weights = None if alloc.interdiction_weight is None else \
             np.maximum(alloc.interdiction_weight, 0.0) * active
         self.announced_target = int(alloc.announced_target)
@@ -537,14 +603,44 @@ class DrugMarketModel(mesa.Model):
         named target acted on or left alone (:func:`marketsim.kernels.books.learn`)."""
         s, e = self.state, self.params.enforcement
         active = s.o_active == 1
-        if e.call_in_reach < 1.0:
-            active &= rng.random(s.max_orgs) < e.call_in_reach
+        if e.call_in_reach < 1.0:  # one draw per active organisation (not per slot: pool-size free)
+            act = np.flatnonzero(active)
+            active[act] = rng.random(act.size) < e.call_in_reach
+        if e.services_uptake > 0:
+            self._services(active)
         active &= self._called_uid != s.o_uid
         self._called_uid[active] = s.o_uid[active]
         wgt, cred = e.announcement_weight, e.prior_credibility
         for num, den in ((s.o_vtop_num, s.o_vtop_den), (s.o_voth_num, s.o_voth_den)):
             num[active] += cred * wgt
             den[active] += wgt
+
+    def _services(self, reached: np.ndarray) -> None:
+        """``enforcement.services_uptake``: at a call-in, each street member (the leader excepted) of
+        every group of two or more the call-in reached takes the offer of services and leaves the
+        trade with this probability (one draw per member from the ``services`` stream, in slot
+        order; an assumption: evaluations report offers, not an agreed uptake share, Braga et al.
+        2018). A leaver's stock goes back to the organisation, its cash leaves the market (as a
+        dealer who quits); counted in ``model.services_exits`` (summary ``services_exits``)."""
+        s, t = self.state, self.week
+        groups = reached & (s.o_members >= 2)
+        cand = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t) & (s.d_rank != LEADER))
+        cand = cand[groups[s.d_org[cand]]]
+        if cand.size == 0:
+            return
+        leave = cand[self.streams["services"].random(cand.size) < self.params.enforcement.services_uptake]
+        for d in leave.tolist():
+            s.o_stock[s.d_org[d]] += s.d_inv[d]
+            s.d_inv[d] = 0.0
+            self.life.exit_cash += s.d_cash[d]
+            s.d_cash[d] = 0.0
+            s.d_active[d] = 0
+        self.life.dealer_exits += int(leave.size)
+        self.services_exits += int(leave.size)
+        if leave.size:
+            orgs.count_members(s, t)
+            bucket_street_dealers(s.d_active, s.d_jail_until, s.d_cell, t, s.ncell, s.cell_start, s.cell_list,
+                                  s.cell_dealers)
 
     def _corruption(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
@@ -586,7 +682,7 @@ class DrugMarketModel(mesa.Model):
         revenue = wk.revenue
         settle_sales(s.d_active, s.d_org, s.d_sales, s.d_price, s.d_cash, sp.dealer_margin_share, sp.transfer_price,
                      s.o_cash, s.o_sales, s.o_revenue, wk.org_scratch, revenue)
-        revenue_total = float(revenue.sum())
+        revenue_total = float(seqsum(revenue))
         self.ledger["sold"] += sold
         self.ledger["revenue"] += revenue_total
         act = s.d_active == 1
@@ -634,6 +730,9 @@ class DrugMarketModel(mesa.Model):
             t, e.arrest_k, e.focus_multiplier, e.sentence_weeks, e.leader_sentence_weeks, e.cash_seizure_share,
             e.investigation_k, e.investigators, paid.astype(np.float64), float(s.f_out.size), e.tipoff_team,
             self._cell_w, self._invest_split, counts, self.streams["enforcement"])
+        sh = self.params.shock
+        if sh.arrest_share > 0 and self._recording and self.steps == sh.week:
+            self._shock(t, counts)
         self.c["effort_investigation"] = counts[k_policing.INVESTIGATION_EFFORT]
         self.c["arrest_attempts"] = counts[k_policing.ARREST_ATTEMPTS]
         self.c["tipoffs"] = counts[k_policing.TIPOFFS]
@@ -646,6 +745,42 @@ class DrugMarketModel(mesa.Model):
         self.ledger["cash_seized"] += counts[k_policing.SEIZED_CASH]
         self._last_org_arrests = s.o_arrests.copy()
 
+    def _shock(self, t: int, counts: np.ndarray) -> None:
+        """``[shock]``: one arrest operation against one organisation (an experiment's lever, not a
+        policy; it reads no policy). The target is the organisation of two or more with most members
+        (street and prison; ties: lowest slot); ``round(arrest_share x street members)`` of its street
+        members (at least one), drawn without replacement from the ``shock`` stream, are arrested as
+        patrol arrests are (sentences, seizures, the organisation's arrest record it learns from)."""
+        s, e = self.state, self.params.enforcement
+        rng = self.streams["shock"]
+        members = np.where((s.o_active == 1) & (s.o_members >= 2), s.o_members, -1)
+        if members.max(initial=-1) < 2:
+            return
+        o = int(np.argmax(members))
+        street = np.flatnonzero((s.d_active == 1) & (s.d_org == o) & (s.d_jail_until <= t))
+        if street.size == 0:
+            return
+        n = min(street.size, max(1, int(round(self.params.shock.arrest_share * street.size))))
+        picked = np.sort(rng.choice(street, size=n, replace=False))
+        for d in picked.tolist():
+            boss = s.d_rank[d] > 0 and s.o_members[o] >= 3
+            s.cell_arrests[s.d_cell[d]] += 1
+            s.d_jail_until[d] = t + 1 + int(rng.exponential(e.leader_sentence_weeks if boss else e.sentence_weeks))
+            counts[k_policing.SEIZED_UNITS] += s.d_inv[d]
+            s.d_inv[d] = 0.0
+            if s.d_cash[d] > 0.0:
+                taken = e.cash_seizure_share * s.d_cash[d]
+                counts[k_policing.SEIZED_CASH] += taken
+                s.d_cash[d] -= taken
+            s.o_arrests[o] += 1
+            counts[k_policing.ARRESTS] += 1.0
+            if boss and s.d_rank[d] == LIEUTENANT:
+                counts[k_policing.LIEUT_ARRESTS] += 1.0
+            elif boss and s.d_rank[d] == LEADER:
+                counts[k_policing.LEADER_ARRESTS] += 1.0
+        self.shock_record = {"step": int(self.steps), "slot": o, "org": int(s.o_uid[o]),
+                             "street_before": int(street.size), "arrested": int(n)}
+
     def _violence(self, t: int) -> None:
         s, e, po = self.state, self.params.enforcement, self.params.organizations
         counts = np.zeros(k_violence.N_COUNTS)
@@ -653,13 +788,14 @@ class DrugMarketModel(mesa.Model):
         k_violence.violence(
             s.d_active, s.d_jail_until, s.d_cell, s.d_org, s.d_price, s.d_sales_avg, s.d_inv, s.d_cash,
             s.o_cash, s.o_ruth, s.o_revenue_avg, s.o_members, s.o_vtop_num, s.o_vtop_den, s.o_voth_num,
-            s.o_voth_den, s.o_violence_attr, s.o_active, s.o_violence,
+            s.o_voth_den, s.o_violence_own, s.o_active, s.o_violence,
             s.o_attributed, s.o_griev_org, s.o_griev, s.o_loss_num, s.o_loss_den,
             s.cell_start, s.cell_list, s.cell_incidents, s.cell_deaths, s.width, s.height, s.torus, t,
             1, po.contest_horizon, po.attack_cost, po.retaliation_weeks, orgs._loss_prior(self.params),
-            po.response_weeks, e.sentence_weeks, po.grievance_value, po.decision_noise,
+            po.response_weeks, e.sentence_weeks, po.grievance_value, 1.0 - po.grievance_decay, po.decision_noise,
             po.lethality, self.params.market.move_radius, e.attribution_rate, po.prior_a, po.prior_b, self._lead, counts,
-            self.streams["violence"])
+            self.streams["violence"], self.life.org_suffered, self.life.org_homicides, self.life.org_attr_homicides)
+        self._attr_turf_kills = self.life.org_attr_homicides.copy()  # turf only (succession fights come later)
         self._attr_turf[:] = s.o_attributed - self._attr_turf  # attributed turf attacks only
         self.c["violence_turf"] = counts[k_violence.INCIDENTS]
         self.c["turf_deaths"] = counts[k_violence.DEATHS]
@@ -672,6 +808,8 @@ class DrugMarketModel(mesa.Model):
         s, m, e = self.state, self.params.market, self.params.enforcement
         rng = self.streams["organizations"]
         orgs.exits(s, t, self.params, self.life)
+        orgs.consolidate(s, t, self.params, rng, self.life)
+        orgs.defect(s, t, self.params, rng, self.life)
         street = max(float(np.count_nonzero((s.d_active == 1) & (s.d_jail_until <= t))), 1.0)
         orgs.enter(s, t, self.params, rng, self.life, self.c["retail_price"], self.c["arrests"] / street)
         orgs.recruit(s, t, self.params, rng, self.life)
@@ -697,6 +835,10 @@ class DrugMarketModel(mesa.Model):
         wd = po.learning_discount
         # what the agency counts as each group's offences this week (``count_provoked``)
         self._last_org_incidents[:] = s.o_attributed if self.params.enforcement.count_provoked else self._attr_turf
+        # and the attributed incidents that killed someone (``enforcement.trigger = "homicides"``);
+        # attacks on police are not among them (the corruption kernel does not say which were lethal)
+        self._last_org_homicides[:] = self.life.org_attr_homicides if self.params.enforcement.count_provoked \
+            else self._attr_turf_kills
         learn(s.o_active, self._top_violent, wd, po.vicarious_weight,
               po.response_threshold, s.o_arrests, s.o_street, s.o_trade_num, s.o_trade_den, s.o_exposure,
               s.o_exposure_base, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den,
@@ -704,6 +846,9 @@ class DrugMarketModel(mesa.Model):
               self.announced_target, s.o_violence_prev, s.o_police_prev, s.o_pnum, s.o_pnum_den, s.o_loss_num,
               s.o_loss_den, s.o_threat_att, s.o_threat_ref, self.threat_acted)
         decay_grievances(s.o_griev_org, s.o_griev, po.grievance_decay)
+        # its own record of the incidents it started, smoothed as the police smooth theirs
+        s.o_violence_own *= 0.75
+        s.o_violence_own += 0.25 * s.o_violence
         decay_add(s.cell_violence, 0.8, s.cell_incidents)
         # turf: organisation with most street dealers in each cell (ties: lowest slot)
         turf_control(s.d_active, s.d_jail_until, s.d_cell, s.d_org, t, s.max_orgs, s.cell_control,
@@ -718,7 +863,7 @@ class DrugMarketModel(mesa.Model):
             s.o_active, s.o_members, s.d_active, s.d_jail_until, t, s.f_corrupt_by, s.cell_control,
             s.cell_control_since)
         w = np.where(active, s.o_members, 0).astype(float)
-        weights = (w, w.sum())
+        weights = (w, seqsum(w))
         homicides = c["turf_deaths"] + life.succession_deaths + c["officers_killed"]
         row = {
             "step": t,
@@ -757,7 +902,7 @@ class DrugMarketModel(mesa.Model):
             "interdicted": c["interdicted"],
             "incarcerated": jailed,
             "dealers": street,
-            "dealer_pool_use": in_use / s.d_active.size,
+            "dealer_pool_use": in_use / s.dealer_ceiling,
             "active_market_cells": c["active_market_cells"],
             "displacement": c["displacement"],
             "leader_removals": life.leader_removals,
@@ -781,6 +926,7 @@ class DrugMarketModel(mesa.Model):
         row["step"] = self.steps
         self._rows.append(row)
         self._district_rows.append(self._district_row(self.steps))
+        self._org_rows.append(self._org_row(self.steps, t))
         self._last = row
         self._sync_agents()
         self.datacollector.collect(self)
@@ -799,6 +945,69 @@ class DrugMarketModel(mesa.Model):
         out[:, 6] = np.bincount(s.cell_district, weights=s.cell_arrests, minlength=nd)
         out[:, 7] = self._dist_officers
         return out
+
+    def _org_row(self, step: int, t: int) -> np.ndarray:
+        """This week's per-organisation record: one row per organisation slot that is active or
+        took part in an event this week (columns of :data:`ORG_COLUMNS`; ``removal`` as a code)."""
+        s = self.state
+        committed = s.o_violence.astype(np.int64) + s.o_police_attacks
+        removed = np.zeros(s.max_orgs, np.int64)
+        for o, how, _ in self.life.removed:
+            removed[o] = how
+        keep = np.flatnonzero((s.o_active == 1) | (committed > 0) | (self.life.org_suffered > 0)
+                              | (self.life.org_homicides > 0) | (removed > 0))
+        # each organisation's district: where most of its street dealers stand (-1: none on the street)
+        district = np.full(s.max_orgs, -1, np.int64)
+        street = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= t))
+        if street.size:
+            nd = self._work.n_districts
+            key = s.d_org[street].astype(np.int64) * nd + s.cell_district[s.d_cell[street]]
+            k, n = np.unique(key, return_counts=True)
+            order = np.lexsort((-n, k // nd))  # by organisation, most dealers first (ties: lowest district)
+            k = k[order]
+            first = np.r_[True, k[1:] // nd != k[:-1] // nd]
+            district[k[first] // nd] = k[first] % nd
+        out = np.empty((keep.size, len(ORG_COLUMNS)))
+        out[:, 0] = step
+        out[:, 1] = s.o_uid[keep]
+        par = s.o_parent[keep]
+        out[:, 2] = np.where(par >= 0, s.o_uid[np.maximum(par, 0)], -1)
+        out[:, 3] = keep
+        out[:, 4] = s.o_members[keep]
+        out[:, 5] = s.o_street[keep]
+        out[:, 6] = district[keep]
+        out[:, 7] = s.o_sales[keep]
+        out[:, 8] = committed[keep]
+        out[:, 9] = self.life.org_suffered[keep]
+        out[:, 10] = self.life.org_homicides[keep]
+        shocked = np.zeros(s.max_orgs, np.int64)
+        if self.shock_record and self.shock_record["step"] == step:
+            shocked[self.shock_record["slot"]] = self.shock_record["arrested"]
+        out[:, 11] = shocked[keep]
+        out[:, 12] = removed[keep] > 0
+        out[:, 13] = removed[keep]
+        return out
+
+    def organizations_table(self) -> pd.DataFrame:
+        """Per-organisation outputs, one row per recorded week and organisation (active, or party to
+        an event that week): ``step``; ``org`` (a stable id: a slot reused by a new organisation gets
+        a new one; factions of a split get new ids); ``parent`` (the id of the organisation it split from,
+        as of the week recorded: exact in the week of the split; -1: none); ``slot``; ``members`` (street and prison) and
+        ``street``; ``district`` (where most of its street dealers stand, -1: none); ``quantity_sold``;
+        ``incidents_committed`` (turf attacks, succession fights it started, attacks on police);
+        ``incidents_suffered`` (attacks on its members, turf and succession); ``homicides`` (deaths
+        in turf and succession incidents it was party to, either side; officers killed are not
+        attributed); ``shock_arrests`` (members arrested by the ``[shock]`` operation that week);
+        ``leader_removed`` (1 in the week its leader's removal was noticed:
+        succession began) and ``removal`` (``arrest``, ``killed``, ``other``, or empty)."""
+        if not self._org_rows:
+            df = pd.DataFrame({c: pd.Series(dtype=float) for c in ORG_COLUMNS[:-1]}).astype(ORG_DTYPES)
+            df["removal"] = pd.Series(dtype=str)
+            return df
+        arr = np.vstack(self._org_rows)
+        df = pd.DataFrame(arr[:, :-1], columns=ORG_COLUMNS[:-1]).astype(ORG_DTYPES)
+        df["removal"] = pd.Series(arr[:, -1].astype(np.int64)).map(REMOVAL).to_numpy()
+        return df
 
     def districts(self) -> pd.DataFrame:
         """Per-district outputs, one row per recorded week and district: ``step, district, homicides,
@@ -830,12 +1039,12 @@ class DrugMarketModel(mesa.Model):
         s, po = self.state, self.params.organizations
         if weights is None:
             w = np.where(s.o_active == 1, s.o_members, 0).astype(float)
-            weights = (w, w.sum())
+            weights = (w, seqsum(w))
         w, total = weights
         if total <= 0:
             return float("nan")
         risk = (num + po.prior_a) / (den + po.prior_a + po.prior_b)
-        return float((risk * w).sum() / total)
+        return float(seqsum(risk * w) / total)
 
     # ---------------------------------------------------------------- outputs
     def timeseries(self) -> pd.DataFrame:
@@ -843,8 +1052,13 @@ class DrugMarketModel(mesa.Model):
         return pd.DataFrame(self._rows, columns=TIMESERIES_COLUMNS)
 
     def summary(self) -> dict:
-        """Run-level aggregates: totals of counts, last-quarter means of levels."""
-        return summarize(self.timeseries())
+        """Run-level aggregates: totals of counts, last-quarter means of levels; ``services_exits``
+        (street members who left through the offer of services, ``enforcement.services_uptake``)
+        where that option is on."""
+        out = summarize(self.timeseries())
+        if self.params.enforcement.services_uptake > 0:
+            out["services_exits"] = self.services_exits
+        return out
 
     def stock_balance(self) -> dict:
         """Drug units: imported (incl. opening stock) vs seized + sold + held now."""

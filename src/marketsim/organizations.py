@@ -8,7 +8,7 @@ generator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from .kernels.decisions import logistic_choice as _logistic_nb
 from .kernels.decisions import response_loss as _response_loss_nb
 from .kernels.decisions import violence_response_risk as _violence_response_risk_nb
 from .kernels.grid import chebyshev, first_zero, random_cell_near
-from .state import DEALER, LEADER, LIEUTENANT, State
+from .state import DEALER, LEADER, LIEUTENANT, State, grow
 
 # random_cell_near run as Python (its draws are rng.integers, as in the kernel): called once
 # per recruit, where unboxing the generator for the compiled version costs more than the work
@@ -48,11 +48,19 @@ class LifeCycleCounts:
     entry_capital: float = 0.0  # cash brought in by new independents
     exit_cash: float = 0.0  # cash that left the market with exiting organisations and dealers
     exit_stock: float = 0.0  # stash of exiting organisations, recovered by police (counted as seized)
+    # the per-organisation record (``model.organizations_table``): set by the model, never drawn from
+    removed: list = field(default_factory=list)  # (slot, how, members): how 1 arrested, 2 killed, 3 other
+    org_suffered: np.ndarray | None = None  # succession incidents by victim organisation
+    org_homicides: np.ndarray | None = None  # succession deaths by organisation party to them
+    org_attr_homicides: np.ndarray | None = None  # attributed succession fights that killed, by attacker
+    absorbed: int = 0  # organisations (or lone sellers) that joined a larger neighbouring organisation
+    defections: int = 0  # members who left for the larger organisation holding their corner
 
 
 class PoolFull(RuntimeError):
-    """A fixed-capacity agent pool is full. Pools never cap silently: the run stops with this
-    message instead of quietly refusing entrants, recruits or factions."""
+    """An agent pool reached its ceiling (``market.max_pool_factor``). Pools never cap silently:
+    below the ceiling a full pool doubles (:func:`marketsim.state.grow`); at the ceiling the run
+    stops with this message instead of quietly refusing entrants, recruits or factions."""
 
 
 def _free_slot(active: np.ndarray) -> int:
@@ -65,8 +73,11 @@ def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> 
     """Claim an organisation slot; raises :class:`PoolFull` when every slot is in use."""
     o = _free_slot(s.o_active)
     if o < 0:
-        raise PoolFull(f"organisation pool full ({s.max_orgs} slots) at week {step}: the market grew beyond "
-                       f"market.max_dealers_factor x world.dealers; raise market.max_dealers_factor")
+        o = s.max_orgs
+        if not grow(s, "org"):
+            raise PoolFull(f"organisation pool full ({s.max_orgs} slots) at week {step}: the market grew beyond "
+                           f"its ceiling, market.max_pool_factor x world.dealers (+ the initial organisations; "
+                           f"market.max_dealers_factor sets the initial size); raise market.max_pool_factor")
     s.o_active[o] = 1
     s.o_gen[o] += 1
     s.o_uid[o] = s.next_uid[1]
@@ -77,7 +88,7 @@ def new_org(s: State, step: int, cash: float, ruth: float, parent: int = -1) -> 
     s.o_ruth[o] = ruth
     s.o_founded[o] = step
     s.o_parent[o] = parent
-    for arr in (s.o_sales, s.o_sales_avg, s.o_revenue, s.o_revenue_avg, s.o_violence_attr, s.o_trade_num,
+    for arr in (s.o_sales, s.o_sales_avg, s.o_revenue, s.o_revenue_avg, s.o_violence_attr, s.o_violence_own, s.o_trade_num,
                 s.o_trade_den, s.o_vtop_num, s.o_vtop_den, s.o_voth_num, s.o_voth_den, s.o_exposure, s.o_exposure_base, s.o_bribes,
                 s.o_focus, s.o_interdict_w, s.o_invest_w):
         arr[o] = 0.0
@@ -98,8 +109,11 @@ def new_dealer(s: State, cell: int, org: int, rank: int, price: float, cash: flo
     """Claim a dealer slot; raises :class:`PoolFull` when every slot is in use."""
     d = _free_slot(s.d_active)
     if d < 0:
-        raise PoolFull(f"dealer pool full ({s.max_dealers} slots: market.max_dealers_factor x world.dealers, "
-                       f"street and prison): raise market.max_dealers_factor")
+        d = s.max_dealers
+        if not grow(s, "dealer"):
+            raise PoolFull(f"dealer pool full ({s.max_dealers} slots, street and prison): the market grew beyond "
+                           f"its ceiling, market.max_pool_factor x world.dealers (market.max_dealers_factor sets "
+                           f"the initial size); raise market.max_pool_factor")
     s.d_active[d] = 1
     s.d_uid[d] = s.next_uid[0]
     s.next_uid[0] += 1
@@ -194,13 +208,22 @@ def _infighting(s: State, step: int, members_by_faction: list[np.ndarray], orgs:
         v = int(victims[rng.integers(victims.size)])
         counts.succession_incidents += 1
         s.o_violence[orgs[a]] += 1
+        if counts.org_suffered is not None:
+            counts.org_suffered[orgs[b]] += 1
         s.cell_incidents[s.d_cell[v]] += 1
         if orgs[a] != orgs[b]:
             _add_grievance(s.o_griev_org, s.o_griev, int(orgs[b]), int(orgs[a]), 1.0)
-        if rng.random() < attribution_rate:
+        attributed = rng.random() < attribution_rate
+        if attributed:
             s.o_attributed[orgs[a]] += 1
         if rng.random() < lethality:
             counts.succession_deaths += 1
+            if attributed and counts.org_attr_homicides is not None:
+                counts.org_attr_homicides[orgs[a]] += 1
+            if counts.org_homicides is not None:
+                counts.org_homicides[orgs[a]] += 1
+                if orgs[a] != orgs[b]:
+                    counts.org_homicides[orgs[b]] += 1
             s.cell_deaths[s.d_cell[v]] += 1
             s.o_stock[s.d_org[v]] += s.d_inv[v]
             s.o_cash[s.d_org[v]] += s.d_cash[v]
@@ -248,6 +271,9 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
         if s.o_leader[o] >= 0:
             if s.o_members[o] >= 3:  # count kingpins, not lone sellers
                 counts.leader_removals += 1
+            L = s.o_leader[o]
+            how = 2 if s.d_active[L] == 0 else 1 if s.d_jail_until[L] > step else 3
+            counts.removed.append((o, how, int(s.o_members[o])))
             s.o_leader[o] = -1
         if members.size == 0:
             continue  # waits for members to come back from prison (or exits)
@@ -382,6 +408,147 @@ def exits(s: State, step: int, p, counts: LifeCycleCounts) -> None:
         s.o_active[o] = 0
         s.o_leader[o] = -1
         counts.org_exits += 1
+
+
+def absorb_value(own_revenue: float, own_street: int, other_per_member: float, margin_share: float,
+                 weeks: float) -> float:
+    """Expected gain (dollars) to a group's leader from taking the group into another organisation.
+
+    As leader it keeps its organisation's share ``1 - margin_share`` of the group's weekly retail
+    revenue ``own_revenue`` and its own dealer's share of a member's revenue; as a member of the
+    other organisation it would earn ``margin_share`` of a member's revenue there
+    (``other_per_member``). The difference over ``weeks`` (the tenure it expects). For a lone
+    seller (all of the revenue is its own) this is its whole revenue against a member's pay."""
+    own_member = own_revenue / max(own_street, 1)
+    keep = (1.0 - margin_share) * own_revenue + margin_share * own_member
+    return weeks * (margin_share * other_per_member - keep)
+
+
+def consolidate(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Groups that do not pay their leader more than a member's pay next door join the larger
+    organisation there (issue 7 item 5: exit by consolidation, an agent decision).
+
+    Each active organisation whose leader is on the street, in ascending slot order, looks at the
+    corners within ``market.move_radius`` of its leader: the organisation that holds most of them
+    (``cell_control``, what anyone on the street sees; ties: the lowest slot), if larger than
+    itself, is its candidate. Its leader compares what it earns as leader (the organisation's share of
+    the group's revenue and its own pay as a seller) with a member's pay there (:func:`absorb_value`,
+    over ``control_weeks``), and the group joins with probability ``logistic(value, decision_noise)``:
+    its members (on the street and in prison) become the other's, its leader a lieutenant, its
+    cash and stock go to the other's books, and its slot is freed.
+
+    Why: illegal firms stay small because size raises the risk of exposure (Reuter 1983,
+    *Disorganized Crime*), and a leader keeps its group as long as the group pays it more than it
+    could earn elsewhere: an unprofitable group exits when its leader's outside option, here
+    selling for the dominant organisation next door, is worth more (competitive exit, Reuter 1983;
+    gangs taking in failing sets next door, Levitt & Venkatesh 2000; Caulkins & Reuter 2010 on
+    retail market structure). Without this, groups only appear (entry, recruitment, splits)
+    and disappear when broke, so their number rises for as long as a run lasts.
+    """
+    po, m = p.organizations, p.market
+    count_members(s, step)
+    cand = np.flatnonzero((s.o_active == 1) & (s.o_street >= 1))
+    if cand.size == 0:
+        return
+    R = int(m.move_radius)
+    offs = np.arange(-R, R + 1)
+    changed = False
+    for o in cand:
+        o = int(o)
+        if s.o_active[o] == 0:
+            continue
+        L = int(s.o_leader[o])
+        if L < 0 or s.d_active[L] == 0 or s.d_org[L] != o or s.d_jail_until[L] > step:
+            continue
+        c = int(s.d_cell[L])
+        x0, y0 = c % s.width, c // s.width
+        xs, ys = x0 + offs, y0 + offs
+        if s.torus:
+            xs, ys = xs % s.width, ys % s.height
+        else:
+            xs = xs[(xs >= 0) & (xs < s.width)]
+            ys = ys[(ys >= 0) & (ys < s.height)]
+        ctrl = s.cell_control[(ys[:, None] * s.width + xs[None, :]).ravel()]
+        ctrl = ctrl[(ctrl >= 0) & (ctrl != o)]
+        if ctrl.size == 0:
+            continue
+        held = np.bincount(ctrl)
+        n = int(np.argmax(held))
+        if s.o_active[n] == 0 or s.o_members[n] <= s.o_members[o] or s.o_street[n] == 0:
+            continue
+        other = float(s.o_revenue_avg[n]) / int(s.o_street[n])
+        v = absorb_value(float(s.o_revenue_avg[o]), int(s.o_street[o]), other, p.supply.dealer_margin_share,
+                         po.control_weeks)
+        if rng.random() >= _logistic(v, po.decision_noise):
+            continue
+        members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+        s.d_org[members] = n
+        s.d_org_gen[members] = s.o_gen[n]
+        s.d_rank[members[s.d_rank[members] == LEADER]] = LIEUTENANT
+        s.o_cash[n] += s.o_cash[o]
+        s.o_stock[n] += s.o_stock[o]
+        s.o_sales_avg[n] += s.o_sales_avg[o]
+        s.o_revenue_avg[n] += s.o_revenue_avg[o]
+        s.o_members[n] += s.o_members[o]
+        s.o_street[n] += s.o_street[o]
+        s.o_cash[o] = 0.0
+        s.o_stock[o] = 0.0
+        s.o_members[o] = 0
+        s.o_street[o] = 0
+        s.o_active[o] = 0
+        s.o_leader[o] = -1
+        counts.absorbed += 1
+        changed = True
+    if changed:
+        count_members(s, step)
+
+
+def member_pay(s: State, margin_share: float, transfer_price: float) -> np.ndarray:
+    """Expected weekly pay of a street member of each organisation: its share ``margin_share`` of
+    the retail margin over the transfer price, on the organisation's smoothed sales per street
+    member at its mean price (``o_revenue_avg / o_sales_avg``)."""
+    street = np.maximum(s.o_street, 1).astype(float)
+    margin = np.maximum(s.o_revenue_avg - transfer_price * s.o_sales_avg, 0.0)
+    return margin_share * margin / street
+
+
+def defect(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
+    """Members follow pay: a street member (not a leader) whose corner is held by a larger
+    organisation (``cell_control``: most street dealers there, as anyone on the corner sees)
+    compares a member's expected pay there with its own organisation's (:func:`member_pay`), over
+    ``control_weeks``, and leaves for it with probability ``logistic(value, decision_noise)`` (one
+    draw per such dealer, in slot order). It keeps its stock and cash and starts as a plain dealer.
+
+    Why: dealers are not bound to a firm (Reuter 1983, *Disorganized Crime*: illegal firms are
+    small and loose because contracts cannot be enforced); foot-soldiers move to the gang that pays
+    (Levitt & Venkatesh 2000), so groups that sell less per member lose members to the dominant
+    organisation around them, and the splinters of a split do not last for ever (issue 7 item 5).
+    """
+    po = p.organizations
+    count_members(s, step)
+    d = np.flatnonzero((s.d_active == 1) & (s.d_jail_until <= step) & (s.d_rank != LEADER))
+    if d.size == 0:
+        return
+    o = s.d_org[d]
+    n = s.cell_control[s.d_cell[d]]
+    keep = (n >= 0) & (n != o)
+    d, o, n = d[keep], o[keep], n[keep]
+    keep = (s.o_active[n] == 1) & (s.o_members[n] > s.o_members[o]) & (s.o_street[n] > 0)
+    d, o, n = d[keep], o[keep], n[keep]
+    if d.size == 0:
+        return
+    pay = member_pay(s, p.supply.dealer_margin_share, p.supply.transfer_price)
+    z = po.control_weeks * (pay[n] - pay[o]) / po.decision_noise
+    prob = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    move = rng.random(d.size) < prob
+    d, n = d[move], n[move]
+    if d.size == 0:
+        return
+    s.d_org[d] = n
+    s.d_org_gen[d] = s.o_gen[n]
+    s.d_rank[d] = DEALER
+    counts.defections += int(d.size)
+    count_members(s, step)
 
 
 def entry_profit_factor(p, price: float, arrest_rate: float) -> float:

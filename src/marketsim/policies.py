@@ -35,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels.measure import seqsum
+
 __all__ = ["Observation", "Allocation", "Policy", "register", "registry", "make_policy"]
 
 
@@ -60,6 +62,7 @@ class Observation:
     params: object  #: the scenario's ``enforcement`` section
     org_members: np.ndarray | None = None  #: members known to intelligence (street and prison) per organisation
     org_incidents: np.ndarray | None = None  #: violent incidents attributed to each organisation last week (what counts: ``count_provoked``)
+    org_homicides: np.ndarray | None = None  #: of those, the ones that killed someone (turf and succession fights)
 
 
 @dataclass
@@ -190,8 +193,10 @@ class AggressiveInterdiction(Policy):
 class TargetedDeterrence(Policy):
     """Focused deterrence: a public rule, one offending group at a time, all its members, within the budget."""
 
-    rule = ("call-in of every group at the start and at each new target; trigger: any violent incident "
-            "attributed to a group of 2+ (count_provoked: incl. attacks on police and succession fights); "
+    rule = ("call-in of every group at the start and at each new target (services_uptake: members may take "
+            "an offer to leave); trigger (trigger = violence | homicides): any violent incident, or only one that "
+            "killed someone, attributed to a group of 2+ (count_provoked: incl. succession fights, and attacks on "
+            "police for violence); "
             "offenders queued by priority (most_violent | first_offended), one crackdown at a time "
             "(max_share of patrol, investigators, inspections on all its members); released after "
             "release_weeks quiet weeks")
@@ -206,7 +211,10 @@ class TargetedDeterrence(Policy):
     def _update_queue(self, obs: Observation) -> None:
         p = self.params
         members = obs.org_members if obs.org_members is not None else np.full(obs.org_active.size, 2)
-        incidents = obs.org_incidents if obs.org_incidents is not None else np.zeros(obs.org_active.size)
+        # what triggers and prolongs a crackdown (the announced rule): any attributed incident, or
+        # only attributed incidents that killed someone
+        seen = obs.org_homicides if p.trigger == "homicides" else obs.org_incidents
+        incidents = seen if seen is not None else np.zeros(obs.org_active.size)
         for o in list(self.queue):
             if not obs.org_active[o] or members[o] < 2:  # dissolved, or down to a lone seller
                 del self.queue[o], self.quiet[o]
@@ -261,9 +269,10 @@ class TargetedDeterrence(Policy):
         def capped(rest: np.ndarray) -> np.ndarray:
             """``max_share`` on the target, the rest spread over the others by ``rest``."""
             rest = np.where(others > 0, np.maximum(rest, 0.0), 0.0)
-            if rest.sum() <= 0:
+            if seqsum(rest) <= 0:
                 rest = others
-            out = (1.0 - share) * rest / rest.sum() if rest.sum() > 0 else np.zeros(n)
+            total = seqsum(rest)  # left to right: the same whatever the pool size
+            out = (1.0 - share) * rest / total if total > 0 else np.zeros(n)
             out[t] = share
             return out
 

@@ -360,6 +360,21 @@ class Enforcement(_Section):
         "succession fights after a leader's removal) counts as a group's offence; false: only turf "
         "attacks trigger and prolong a crackdown (a documented choice, issue 8 item 6).",
     )
+    trigger: Literal["violence", "homicides"] = Field(
+        "violence",
+        description="Targeted deterrence: which acts trigger and prolong a crackdown: 'violence' (any violent "
+        "incident attributed to a group) or 'homicides' (only attributed incidents that killed someone) "
+        "(Kennedy 2009: the Boston rule named killings; issue 8 item 1).",
+    )
+    services_uptake: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Targeted deterrence: probability that a street member of a group reached by a call-in under "
+        "the rule accepts the offer of services and leaves the trade (probability per member per call-in; "
+        "assumption: evaluations report offers of services but no agreed uptake share, Braga et al. 2018; "
+        "0 = no exits).",
+    )
     baseline_share: float = Field(
         0.25, ge=0, le=1, description="Share of officers kept on baseline random patrol by the focusing policies."
     )
@@ -484,8 +499,15 @@ class Market(_Section):
     max_dealers_factor: float = Field(
         10.0,
         ge=1,
-        description="Array capacity for dealers (street and prison), as a multiple of the initial count. The run stops "
-        "with a clear error (PoolFull) if the market outgrows it; it never caps entry or recruitment silently.",
+        description="Initial array capacity for dealers (street and prison), as a multiple of the initial count. A "
+        "full pool doubles (slot numbers kept) up to market.max_pool_factor; results do not depend on it.",
+    )
+    max_pool_factor: float = Field(
+        1000.0,
+        ge=1,
+        description="Ceiling of the dealer pool (street and prison), as a multiple of the initial count (and never "
+        "beyond the memory any run may ask for). The run stops with a clear error (PoolFull, exit 1) if the market "
+        "outgrows it; it never caps entry or recruitment silently.",
     )
     move_prob: float = Field(0.25, ge=0, le=1, description="Probability a dealer reconsiders its location in a week.")
     move_radius: int = Field(3, ge=1, le=20, description="Chebyshev radius (cells) of a dealer's relocation search.")
@@ -515,6 +537,25 @@ class Market(_Section):
     )
 
 
+class Shock(_Section):
+    """A one-off arrest operation against one organisation (an experiment's lever, not a policy):
+    in week ``week`` (after the burn-in) police arrest ``arrest_share`` of the target's members
+    on the street, leader included only if drawn (Manzi & Calderoni 2024, MADTOR: arrest shares
+    of one organisation's members). Off while ``arrest_share`` is 0."""
+
+    week: int = Field(1, ge=1, description="Shock: week of the arrest operation (weeks after the burn-in).")
+    arrest_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Shock: share of the target organisation's street members arrested in one operation "
+        "(0 = no shock; Manzi & Calderoni 2024 vary it from 5% to 40%).",
+    )
+    target: Literal["largest"] = Field(
+        "largest", description="Shock: which organisation: 'largest' (most members in the shock week)."
+    )
+
+
 class Scenario(_Section):
     """A complete, validated scenario. Build with :func:`load_scenario` or ``Scenario(**dict)``."""
 
@@ -527,6 +568,7 @@ class Scenario(_Section):
     enforcement: Enforcement = Field(default_factory=Enforcement)
     organizations: Organizations = Field(default_factory=Organizations)
     market: Market = Field(default_factory=Market)
+    shock: Shock = Field(default_factory=Shock)
 
     @field_validator("name")
     @classmethod
@@ -559,6 +601,9 @@ class Scenario(_Section):
             problems.append("supply.transfer_price: must be at least supply.wholesale_price (organisations do not sell at a loss)")
         if w.district_size > max(w.width, w.height):
             problems.append("world.district_size: larger than the grid")
+        if self.shock.arrest_share > 0 and self.shock.week > w.steps:
+            problems.append(f"shock.week: week {self.shock.week} is after the last week of the run "
+                            f"(world.steps = {w.steps}); the shock would never happen")
         demand = _peak_demand(self)
         if demand > MAX_DEMAND:
             # the weekly demand of the whole city feeds Poisson draws and sums of sales: keep it far
@@ -754,6 +799,7 @@ _TIGHTER: dict[str, dict[str, float]] = {
     "enforcement.crackdown_weeks": {"le": 100_000},
     # the dealer slot pool is allocated up front: 1000 times the initial dealers at most
     "market.max_dealers_factor": {"le": 1000},
+    "market.max_pool_factor": {"le": 1e6},
     # dollars per unit: a million is far above any street price; above it the rounding of cash
     # passed between dealers and organisations exceeds the money-conservation tolerance
     **{k: {"le": 1e6} for k in ("supply.wholesale_price", "supply.transfer_price", "supply.initial_retail_price",

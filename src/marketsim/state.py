@@ -1,8 +1,10 @@
 """The structure-of-arrays that the kernels work on.
 
 Every agent population is a set of same-length numpy arrays indexed by a *slot*.
-Dealers and organisations live in fixed-capacity slot pools (no reallocation
-during a run): a slot is free when ``*_active == 0``. A reused organisation slot
+Dealers and organisations live in slot pools: a slot is free when ``*_active == 0``, and a
+new agent takes the lowest free slot. A full pool doubles (:func:`grow`: every array is
+copied into one twice as long, slot numbers unchanged) up to its ceiling; nothing the model
+computes depends on the pool size, so a run is the same whatever the initial size. A reused organisation slot
 bumps ``o_gen`` so that a dealer released from prison can tell whether the
 organisation it left still exists.
 
@@ -86,6 +88,7 @@ class State:
     o_violence_prev: np.ndarray  # int32: last week's
     o_attributed: np.ndarray  # int32: incidents attributed to it in police records this week
     o_violence_attr: np.ndarray  # float64: smoothed attributable violence (what police records show)
+    o_violence_own: np.ndarray  # float64: smoothed incidents it started (its own record, known to it)
     o_trade_num: np.ndarray  # float64: discounted arrest events (learning)
     o_trade_den: np.ndarray  # float64: discounted member-weeks
     o_vtop_num: np.ndarray  # float64: discounted 'the most violent group's violence was answered' events
@@ -123,6 +126,9 @@ class State:
     cell_start: np.ndarray  # int32[ncell+1]: bucket offsets of street dealers by cell
     cell_list: np.ndarray  # int32[max_dealers]: street dealer slots sorted by cell
     next_uid: np.ndarray  # int64[3]: next unique id for dealers, organisations, officers
+    # --- pool ceilings (slots): a full pool doubles up to these, then PoolFull -------
+    dealer_ceiling: int = 0
+    org_ceiling: int = 0
 
     @property
     def ncell(self) -> int:
@@ -154,8 +160,9 @@ class State:
 
 
 def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int, max_orgs: int, officers: int,
-             contacts: int = 4) -> State:
-    """Zeroed state of the given sizes (``contacts``: dealers a user can know at once)."""
+             contacts: int = 4, dealer_ceiling: int | None = None, org_ceiling: int | None = None) -> State:
+    """Zeroed state of the given sizes (``contacts``: dealers a user can know at once); the pools
+    may grow to ``dealer_ceiling``/``org_ceiling`` slots (default: their initial size, no growth)."""
     ncell = width * height
     z = np.zeros
     i32, i64, f64, i8 = np.int32, np.int64, np.float64, np.int8
@@ -218,6 +225,7 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         o_violence_prev=z(max_orgs, i32),
         o_attributed=z(max_orgs, i32),
         o_violence_attr=z(max_orgs, f64),
+        o_violence_own=z(max_orgs, f64),
         o_trade_num=z(max_orgs, f64),
         o_trade_den=z(max_orgs, f64),
         o_vtop_num=z(max_orgs, f64),
@@ -253,7 +261,34 @@ def allocate(width: int, height: int, torus: bool, users: int, max_dealers: int,
         cell_start=z(ncell + 1, i32),
         cell_list=z(max_dealers, i32),
         next_uid=z(3, i64),
+        dealer_ceiling=max(max_dealers, dealer_ceiling or 0),
+        org_ceiling=max(max_orgs, org_ceiling or 0),
     )
+
+
+def _pool_fields(kind: str) -> list[str]:
+    names = [f.name for f in fields(State)]
+    if kind == "dealer":
+        return [n for n in names if n.startswith("d_")] + ["cell_list"]
+    return [n for n in names if n.startswith("o_")]
+
+
+def grow(s: State, kind: str) -> bool:
+    """Double the ``kind`` pool ("dealer" or "org") in place, up to its ceiling: every array of
+    the pool is replaced by one twice as long holding the same values in the same slots and, in
+    the new slots, what :func:`allocate` puts in free slots. False when the pool is already at its
+    ceiling."""
+    old = s.max_dealers if kind == "dealer" else s.max_orgs
+    ceiling = s.dealer_ceiling if kind == "dealer" else s.org_ceiling
+    new = min(2 * old, ceiling)
+    if new <= old:
+        return False
+    blank = allocate(1, 1, False, 0, new if kind == "dealer" else 1, new if kind == "org" else 1, 0)
+    for name in _pool_fields(kind):
+        arr = getattr(blank, name)
+        arr[:old] = getattr(s, name)
+        setattr(s, name, arr)
+    return True
 
 
 @dataclass

@@ -15,6 +15,7 @@ from .kernels.books import inspection_odds as _inspection_odds
 from .kernels.books import order_volume as _order_volume
 from .kernels.books import pay_and_stock as _pay_and_stock
 from .kernels.books import shipments as _shipments
+from .kernels.measure import seqsum
 from .state import State
 
 
@@ -49,13 +50,13 @@ def import_and_interdict(s: State, order: np.ndarray, import_volume: float, capa
     whole shipment. Returns (units shipped, units seized, dollars paid, units inspected).
     """
     n = order.shape[0]
-    total = order.sum()
+    total = seqsum(order)
     ship, w, p, paid = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     use_weights = weights is not None
     _shipments(order, total, float(import_volume), _per_org(weights if use_weights else 0.0, n), use_weights,
                ship, w)
     seized = np.zeros_like(ship)
-    wsum = w.sum()
+    wsum = seqsum(w)
     inspected = 0.0
     if wsum > 0 and capacity > 0:
         inspected = _inspection_odds(ship, w, wsum, float(capacity), float(hit_rate), p)
@@ -64,7 +65,7 @@ def import_and_interdict(s: State, order: np.ndarray, import_volume: float, capa
         shipping = np.flatnonzero(ship > 0)
         seized[shipping] = rng.binomial(ship[shipping].astype(np.int64), p[shipping])
     _pay_and_stock(ship, seized, _per_org(unit_cost, n), s.o_cash, s.o_stock, paid)
-    return float(ship.sum()), float(seized.sum()), float(paid.sum()), float(inspected)
+    return float(seqsum(ship)), float(seqsum(seized)), float(seqsum(paid)), float(inspected)
 
 
 def distribute(s: State, step: int, stock_weeks: float, transfer_price: float) -> float:
@@ -75,4 +76,4 @@ def distribute(s: State, step: int, stock_weeks: float, transfer_price: float) -
     n = _distribute(s.d_active, s.d_jail_until, s.d_org, s.d_sales_avg, s.d_inv, s.d_cash, step, s.o_stock,
                     s.o_cash, float(stock_weeks), float(transfer_price), np.empty(s.max_dealers), np.empty(s.max_orgs),
                     given)
-    return float(given.sum()) if n else 0.0
+    return float(seqsum(given)) if n else 0.0

@@ -49,6 +49,9 @@ class Test:
     arms: tuple[str, ...] = field(default=())
 
 
+#: P11's arms: one arrest operation against the largest organisation (scenario option ``[shock]``)
+_SHOCK_ARMS = ("shock_0.05", "shock_0.10", "shock_0.20", "shock_0.40")
+
 #: Every arm any pattern uses (each runs once per replicate, however many rows use it).
 ARMS: dict[str, Arm] = {a.label: a for a in [
     Arm("baseline", "none"),
@@ -62,9 +65,7 @@ ARMS: dict[str, Arm] = {a.label: a for a in [
     Arm("baseline_officers_x2", "none", scale=(("enforcement.officers", 2.0),)),
     Arm("targeted_officers_x2", "targeted_deterrence", scale=(("enforcement.officers", 2.0),)),
     Arm("baseline_interdiction_x2", "none", scale=(("enforcement.interdiction_capacity", 2.0),)),
-    Arm("baseline_arrest_k_x2", "none", scale=(("enforcement.arrest_k", 2.0),)),
-    Arm("baseline_arrest_k_x4", "none", scale=(("enforcement.arrest_k", 4.0),)),
-    Arm("baseline_arrest_k_x8", "none", scale=(("enforcement.arrest_k", 8.0),)),
+    *[Arm(label, "none", overrides=(f"shock.arrest_share={label.split('_')[1]}",)) for label in _SHOCK_ARMS],
 ]}
 
 _P1_SRC = "Dell 2015, AER 105(6)"
@@ -90,13 +91,24 @@ PATTERNS: list[Test] = [
                              "where": "others", "window": "surge"},
          "relative change > 0 (Dell 2015: trafficking diverted to other routes)", ("above", 0.0), "P1",
          ("crackdown", "baseline")),
-    Test("P2", "removing a leader raises violence in the following months", _P2_SRC,
-         "event study around every week with a leader removal (arrest or killing) in the baseline and kingpin "
-         "runs: city violent incidents in the 26 weeks after vs the 26 weeks before (city level: the model "
-         "records removals per week, not the organisation); per run the mean over its events",
-         "event_study", {"metric": "violent_incidents", "arms": ["baseline", "kingpin"], "pre": 26, "post": 26},
+    Test("P2a", "removing a leader raises violence in the following months", _P2_SRC,
+         "event study around every leader removal (arrest or killing) of an organisation of 2+ members in the "
+         "baseline and kingpin runs: incidents the organisation (with the factions that split from it) committed "
+         "or suffered in the 26 weeks after the removal week vs the 26 weeks before; per replicate pooled over "
+         "its events (sum after / sum before - 1)",
+         "org_event_study", {"arms": ["baseline", "kingpin"], "pre": 26, "post": 26, "min_members": 2,
+                             "who": "organisation", "metrics": ["incidents_committed", "incidents_suffered"],
+                             "include_event_week": False},
          "six-month relative change > 0 (Calderón et al. 2015: +36.5%)", ("above", 0.0), "P2",
          ("baseline", "kingpin")),
+    Test("P2b", "leader removals spill violence over to neighbouring organisations", _P2_SRC,
+         "as P2a, for the neighbours: the other organisations whose district (where most of their street dealers "
+         "stand) was the removed leader's organisation's in the week before the removal",
+         "org_event_study", {"arms": ["baseline", "kingpin"], "pre": 26, "post": 26, "min_members": 2,
+                             "who": "neighbours", "metrics": ["incidents_committed", "incidents_suffered"],
+                             "include_event_week": False},
+         "six-month relative change > 0 (Calderón et al. 2015: violence spills over to neighbouring areas)",
+         ("above", 0.0), "P2", ("baseline", "kingpin")),
     Test("P3a", "kingpin removals fragment organisations: more groups", _P3_SRC,
          "kingpin vs baseline; number of organisations (mean of the last quarter of the run)",
          "relative_difference", {"metric": "n_organizations", "arm": "kingpin", "ref": "baseline"},
@@ -164,31 +176,40 @@ PATTERNS: list[Test] = [
                                  "per": {"baseline_interdiction_x2": 2.0, "baseline": 1.0}},
          "relative change < 0 (Magliocca et al. 2019: smaller, dispersed shipments)", ("below", 0.0), "P10",
          ("baseline_interdiction_x2", "baseline")),
-    Test("P11", "arrests disrupt with diminishing returns", _P11_SRC,
-         "arrest constant x1, x2, x4, x8 (policy none): weekly arrest share of street dealers against disruption "
-         "(1 - units sold / units sold at x1); per replicate the marginal disruption per arrest share at the low "
-         "end (x1->x2) minus that at the high end (x4->x8). City-wide, all organisations: the model has no "
-         "per-organisation arrest lever (a proxy for Manzi & Calderoni's one-organisation design)",
-         "concavity", {"sales": "quantity_sold", "arrests": "arrests", "members": "dealers",
-                       "arms": ["baseline", "baseline_arrest_k_x2", "baseline_arrest_k_x4", "baseline_arrest_k_x8"]},
+    Test("P11a", "arresting a larger share of an organisation disrupts it more", _P11_SRC,
+         "one arrest operation (scenario option [shock], policy none) takes 5%, 10%, 20% or 40% of the street "
+         "members of the organisation with most members in the shock week, vs the same seed without it (common "
+         "random numbers: the same organisation up to the shock); disruption = 1 - the organisation's units sold "
+         "(with factions that split from it) over the 12 weeks after / the same without the shock; per replicate "
+         "D(40%) - D(5%)",
+         "shock_disruption", {"kind": "increase", "ref": "baseline", "window": 12, "members": "street",
+                              "shares": [0.05, 0.10, 0.20, 0.40], "arms": list(_SHOCK_ARMS)},
+         "difference > 0 (Manzi & Calderoni 2024: disruption grows with the arrested share)", ("above", 0.0),
+         "P11", ("baseline", *_SHOCK_ARMS)),
+    Test("P11b", "small arrest shares disrupt disproportionately, with diminishing returns", _P11_SRC,
+         "as P11a; per replicate the marginal disruption per arrested share from 0 to 5% minus that from 20% to "
+         "40%",
+         "shock_disruption", {"kind": "concavity", "ref": "baseline", "window": 12, "members": "street",
+                              "shares": [0.05, 0.10, 0.20, 0.40], "arms": list(_SHOCK_ARMS)},
          "difference > 0, i.e. concave (Manzi & Calderoni 2024: diminishing returns of arrest shares)",
-         ("above", 0.0), "P11", ("baseline", "baseline_arrest_k_x2", "baseline_arrest_k_x4", "baseline_arrest_k_x8")),
+         ("above", 0.0), "P11", ("baseline", *_SHOCK_ARMS)),
 ]
 
 #: The world of each mode: ``quick`` (tests, seconds), ``full`` (the validation table: the default city,
 #: 156 weeks after the 52-week burn-in). ``market.max_dealers_factor=40``: officers x4 jail more than the
-#: default pool of 10 x the initial dealers holds (PoolFull); every arm gets the same pool (it changes results
-#: slightly, so all arms must share it).
+#: default initial pool of 10 x the initial dealers holds; pools now grow and results no longer depend on their
+#: size, so this only saves the copies of growing (kept so that recorded stores keep their scenario keys).
 MODES: dict[str, dict] = {
     "quick": {"replicates": 2, "overrides": [
         "world.width=20", "world.height=20", "world.users=400", "world.dealers=30", "world.organizations=3",
         "world.hotspots=2", "world.district_size=5", "world.steps=24", "world.burn_in=8",
         "world.mesa_user_agents=false", "enforcement.officers=8", "enforcement.interdiction_capacity=300",
-        "supply.import_volume=1200", "enforcement.crackdown_start=6", "enforcement.crackdown_weeks=8"],
+        "supply.import_volume=1200", "enforcement.crackdown_start=6", "enforcement.crackdown_weeks=8",
+        "shock.week=8"],
         "event_window": 4},
     "full": {"replicates": 20, "overrides": [
         "world.steps=156", "world.mesa_user_agents=false", "enforcement.crackdown_start=52",
-        "enforcement.crackdown_weeks=26", "market.max_dealers_factor=40"], "event_window": None},
+        "enforcement.crackdown_weeks=26", "market.max_dealers_factor=40", "shock.week=52"], "event_window": None},
 }
 
 

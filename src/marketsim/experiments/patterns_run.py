@@ -59,7 +59,8 @@ def run_arm(scenario: dict, point: int, replicate: int, root_seed: int, plugins:
     fp = model.initial_fingerprint
     model.run(sc.world.steps)
     out = {"point": point, "replicate": replicate, "fingerprint": fp, "summary": model.summary(),
-           "timeseries": model.timeseries(), "districts": model.districts()}
+           "timeseries": model.timeseries(), "districts": model.districts(),
+           "organizations": model.organizations_table()}
     _release(model)
     del model
     gc.collect()
@@ -112,6 +113,12 @@ class Data:
 
     def districts(self, arm: str, r: int) -> pd.DataFrame:
         return self.store.districts(run_id(self.arms.index(arm), r))
+
+    def organizations(self, arm: str, r: int) -> pd.DataFrame | None:
+        key = ("org", arm, r)
+        if key not in self._cache:
+            self._cache[key] = self.store.organizations(run_id(self.arms.index(arm), r))
+        return self._cache[key]
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -195,6 +202,80 @@ def st_event_study(d: Data, p: dict):
                             "ylabel": f"{p['metric']} / mean of the {pre} weeks before", "events": len(profiles)}
 
 
+def _org_weekly(org: pd.DataFrame, metrics: list[str]) -> pd.Series:
+    """Violence per (org, step) from the organisation table: the sum of ``metrics``."""
+    return org[metrics].sum(axis=1).groupby([org["org"].to_numpy(), org["step"].to_numpy()]).sum()
+
+
+def _series(v: dict, uids, steps) -> np.ndarray:
+    return np.array([sum(float(v.get((o, int(t)), 0.0)) for o in uids) for t in steps])
+
+
+def org_events(org: pd.DataFrame, pre: int, post: int, min_members: int, metrics: list[str]) -> list[dict]:
+    """Leader removals of organisations of ``min_members``+ members (members the week before, else
+    that week) whose windows fit in the run: for each, the weekly violence (sum of ``metrics``) of the
+    organisation (with the factions that split from it during the window) and of its neighbours
+    (other organisations whose district, the week before, was the organisation's), weeks
+    ``-pre..post`` around the week the removal was noticed."""
+    if org is None or org.empty:
+        return []
+    lo, hi = int(org["step"].min()), int(org["step"].max())
+    v = _org_weekly(org, metrics)
+    v = dict(zip(((int(a), int(b)) for a, b in v.index), v.to_numpy(float)))
+    by_step = {int(k): g for k, g in org.groupby("step")}
+    ks = np.arange(-pre, post + 1)
+    out = []
+    for ev in org[org["leader_removed"] == 1].itertuples():
+        t0, u = int(ev.step), int(ev.org)
+        if t0 - pre < lo or t0 + post > hi:
+            continue
+        before = by_step.get(t0 - 1)
+        row_b = before[before["org"] == u] if before is not None else None
+        members = int(row_b["members"].iloc[0]) if row_b is not None and len(row_b) else int(ev.members)
+        if members < min_members:
+            continue
+        win = org[(org["step"] >= t0) & (org["step"] <= t0 + post)]
+        group = {u} | set(win.loc[win["parent"] == u, "org"].astype(int).tolist())
+        district = int(row_b["district"].iloc[0]) if row_b is not None and len(row_b) else int(ev.district)
+        neigh = set() if before is None or district < 0 else \
+            set(before.loc[(before["district"] == district), "org"].astype(int).tolist()) - group
+        steps = t0 + ks
+        out.append({"step": t0, "org": u, "removal": ev.removal, "members": members,
+                    "own": _series(v, group, steps), "neighbours": _series(v, neigh, steps),
+                    "n_neighbours": len(neigh)})
+    return out
+
+
+def st_org_event_study(d: Data, p: dict):
+    """Per replicate (events of every listed arm's run of that replicate pooled): violence of the
+    organisation whose leader was removed (``who="organisation"``, with its factions) or of its
+    neighbours (``who="neighbours"``) summed over the ``post`` weeks after the removal week, divided
+    by the sum over the ``pre`` weeks before, minus 1 (the removal week itself, with the succession
+    fights it starts, is left out unless ``include_event_week``)."""
+    w = MODES[d.mode].get("event_window")
+    pre, post = (w, w) if w else (p["pre"], p["post"])
+    who = "own" if p.get("who", "organisation") == "organisation" else "neighbours"
+    vals, profiles, n_events = [], [], 0
+    for r in range(d.replicates):
+        num = den = 0.0
+        for arm in p["arms"]:
+            for ev in org_events(d.organizations(arm, r), pre, post, p.get("min_members", 2), p["metrics"]):
+                y = ev[who]
+                if who == "neighbours" and ev["n_neighbours"] == 0:
+                    continue
+                n_events += 1
+                den += y[:pre].sum()
+                num += y[pre:].sum() if p.get("include_event_week") else y[pre + 1:].sum()
+                if y[:pre].mean() > 0:
+                    profiles.append(y / y[:pre].mean())
+        vals.append(num / den - 1.0 if den > 0 else np.nan)
+    ks = np.arange(-pre, post + 1)
+    prof = np.mean(profiles, axis=0) if profiles else np.full(ks.size, np.nan)
+    label = "the organisation" if who == "own" else "its neighbours"
+    return np.array(vals), {"kind": "curve", "x": ks, "y": prof, "xlabel": "weeks from the leader removal",
+                            "ylabel": f"violence of {label} / mean of the {pre} weeks before", "events": n_events}
+
+
 def st_slope(d: Data, p: dict):
     """Per replicate: OLS slope of metric / mean(metric of ref) on log2(x)."""
     ref = np.nanmean(d.metric(p["ref"], p["metric"]))
@@ -222,8 +303,55 @@ def st_concavity(d: Data, p: dict):
                         "xlabel": "weekly arrests / street dealers", "ylabel": "disruption: 1 - sales / sales at x1"}
 
 
+def _target_outcome(org: pd.DataFrame, uid: int, lo: int, hi: int, members: str = "street") -> tuple[float, float]:
+    """Units sold by organisation ``uid`` and the factions that split from it over weeks lo..hi, and
+    their ``members`` (column: ``street`` or ``members``, which counts prisoners) in week hi."""
+    if org is None or org.empty:
+        return np.nan, np.nan
+    w = org[(org["step"] >= lo) & (org["step"] <= hi)]
+    group = {uid} | set(w.loc[w["parent"] == uid, "org"].astype(int).tolist())
+    g = w[w["org"].isin(group)]
+    return float(g["quantity_sold"].sum()), float(g.loc[g["step"] == hi, members].sum())
+
+
+def st_shock_disruption(d: Data, p: dict):
+    """Per replicate, for each shock arm (share s of the largest organisation's street members
+    arrested in week w): disruption D(s) = 1 - that organisation's sales over weeks w+1..w+window /
+    its sales in the no-shock arm (``ref``, same seed, so the same organisation up to the shock);
+    D(0) = 0. ``kind="increase"``: D(last share) - D(first share); ``kind="concavity"``: the marginal
+    disruption per share from 0 to the first share minus that between the last two shares
+    (> 0: diminishing returns)."""
+    shares = [0.0] + [float(x) for x in p["shares"]]
+    D = np.full((len(shares), d.replicates), np.nan)
+    M = np.full((len(shares), d.replicates), np.nan)
+    D[0] = 0.0
+    M[0] = 0.0
+    for r in range(d.replicates):
+        ref = d.organizations(p["ref"], r)
+        for i, arm in enumerate(p["arms"], start=1):
+            org = d.organizations(arm, r)
+            if org is None or org.empty or (org["shock_arrests"] > 0).sum() == 0:
+                continue
+            ev = org[org["shock_arrests"] > 0].iloc[0]
+            w, uid = int(ev["step"]), int(ev["org"])
+            lo, hi = w + 1, min(w + p["window"], int(org["step"].max()))
+            sold, members = _target_outcome(org, uid, lo, hi, p.get("members", "street"))
+            sold0, members0 = _target_outcome(ref, uid, lo, hi, p.get("members", "street"))
+            D[i, r] = 1.0 - sold / sold0 if sold0 > 0 else np.nan
+            M[i, r] = 1.0 - members / members0 if members0 > 0 else np.nan
+    x = np.array(shares)
+    if p["kind"] == "increase":
+        vals = D[-1] - D[1]
+    else:
+        vals = (D[1] - D[0]) / (x[1] - x[0]) - (D[-1] - D[-2]) / (x[-1] - x[-2])
+    return vals, {"kind": "curve", "x": x, "y": np.nanmean(D, axis=1), "y2": np.nanmean(M, axis=1),
+                  "y2label": f"1 - {p.get('members', 'street')} members / no-shock", "xlabel": "share of the organisation's street members arrested",
+                  "ylabel": f"disruption, {p['window']} weeks after (sales: 1 - sales / no-shock sales)"}
+
+
 STATISTICS = {"relative_difference": st_relative_difference, "district_window": st_district_window,
-              "event_study": st_event_study, "slope": st_slope, "concavity": st_concavity}
+              "event_study": st_event_study, "org_event_study": st_org_event_study, "slope": st_slope, "concavity": st_concavity,
+              "shock_disruption": st_shock_disruption}
 
 
 def verdict(rule: tuple, lo: float, hi: float) -> str:
@@ -262,7 +390,10 @@ def _figure(path: Path, fam: str, rows: list[dict]) -> list[str]:
                             fmt="o", color="black", capsize=4)
             ax.set_xticks(range(len(extra["labels"])), extra["labels"], fontsize=7, rotation=10)
         elif extra.get("kind") == "curve":
-            ax.plot(extra["x"], extra["y"], marker="o")
+            ax.plot(extra["x"], extra["y"], marker="o", label="sales" if "y2" in extra else None)
+            if "y2" in extra:
+                ax.plot(extra["x"], extra["y2"], marker="s", ls="--", label=extra.get("y2label", ""))
+                ax.legend(fontsize=7)
             if extra.get("logx"):
                 ax.set_xscale("log", base=2)
             ax.set_xlabel(extra["xlabel"], fontsize=8)
@@ -339,6 +470,7 @@ def patterns(quick: bool = False, only=None, replicates: int | None = None, work
 
     def record(task: Task, res: dict):
         store.write_districts(task.run.run_id, res["districts"])
+        store.write_organizations(task.run.run_id, res["organizations"])
         metrics = {"initial_world_sha256": res["fingerprint"], "wall_s": float(res["wall_s"])}
         metrics.update({m: float(res["summary"].get(m, np.nan)) for m in METRICS})
         return metrics, res["timeseries"], None

@@ -7,6 +7,7 @@ Layout of a store folder (``DIR/store`` of a ``compare`` or ``sweep`` output)::
                              status ("ok" or "failed"), error, every run-level metric
     timeseries/<run_id>.parquet   every week of that run (finished runs only)
     districts/<run_id>.parquet    every week and district of that run, where the experiment keeps them
+    organizations/<run_id>.parquet  every week and organisation of that run, where the experiment keeps them
     maps/<run_id>.npz        spatial snapshots, where the experiment keeps them
     failed/<run_id>.txt      error and traceback of a run that raised
     .lock                    flock'ed by the process writing the store
@@ -183,6 +184,16 @@ class RunStore:
     def districts(self, rid: str) -> pd.DataFrame | None:
         """The per-district part of run ``rid``, or None where the experiment did not keep it."""
         p = self._part("districts", rid)
+        return pd.read_parquet(p) if p.exists() else None
+
+    def write_organizations(self, rid: str, organizations: pd.DataFrame) -> None:
+        """The per-organisation part of a run (``DrugMarketModel.organizations_table()``); write it
+        before the run row."""
+        atomic_write_parquet(self._part("organizations", rid), organizations)
+
+    def organizations(self, rid: str) -> pd.DataFrame | None:
+        """The per-organisation part of run ``rid``, or None where the experiment did not keep it."""
+        p = self._part("organizations", rid)
         return pd.read_parquet(p) if p.exists() else None
 
     def write_failed(self, rid: str, row: dict, exc: BaseException | str, tb: str | None = None) -> None:

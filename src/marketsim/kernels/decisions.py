@@ -43,6 +43,22 @@ def chance_to_lead(own_record, rival_record, bump):
 
 
 @njit(cache=True)
+def observed_lead_chance(own_violence, griev_row, griev_rate, attribution_rate):
+    """An organisation's chance that one more attack makes it the most violent group on the police's
+    record, from what it can observe (issue 7 item 4): its own incidents (``own_violence``, smoothed
+    like the police record) and the attacks it suffered from each rival (its grievances
+    ``griev_row``, decaying sums; ``griev_rate`` = 1 - their weekly decay turns a sum into a weekly
+    rate). Each is scaled by ``attribution_rate`` into what the police would have on record. It
+    cannot see the police's own records of rivals' violence, nor violence among others."""
+    rival = 0.0
+    for j in range(griev_row.shape[0]):
+        if griev_row[j] > rival:
+            rival = griev_row[j]
+    return chance_to_lead(attribution_rate * own_violence, attribution_rate * griev_rate * rival,
+                          0.25 * attribution_rate)
+
+
+@njit(cache=True)
 def violence_response_risk(q_lead, top_num, top_den, other_num, other_den, prior_a, prior_b):
     """Perceived probability that an attack is answered by concentrated enforcement.
 

@@ -104,7 +104,8 @@ def district_sales_hhi(dealers, d_cell, d_org, d_sales, cell_district, n_distric
     """Per district: units sold (``dist_sales``) and the HHI of organisations' sales shares
     (``local_hhi``, NaN where nothing was sold), from the sales of ``dealers`` (ascending slots).
 
-    Equals, bit for bit::
+    Equals, up to the order of summation (here: each district's organisations in ascending slot
+    order, summed left to right, so that the result does not depend on the pool size)::
 
         key = cell_district[d_cell[dealers]] * n_org_slots + d_org[dealers]
         table = np.bincount(key, weights=d_sales[dealers],
@@ -120,8 +121,6 @@ def district_sales_hhi(dealers, d_cell, d_org, d_sales, cell_district, n_distric
     order = np.argsort(key, kind="mergesort")  # stable: each pair's sales add up in slot order, as in bincount
     cols = np.empty(n, np.int64)
     vals = np.empty(n)
-    sq = np.empty(n)
-    acc = np.empty(8)
     dist_sales[:] = 0.0
     local_hhi[:] = np.nan
     i = 0
@@ -137,12 +136,17 @@ def district_sales_hhi(dealers, d_cell, d_org, d_sales, cell_district, n_distric
             cols[m] = k - dist * n_org_slots
             vals[m] = v
             m += 1
-        total = _pairwise(cols, vals, 0, m, 0, n_org_slots, acc)
+        # sums in ascending organisation slot order, left to right: the result does not depend on
+        # how many slots the pool has (a pairwise sum over the dense row of n_org_slots did)
+        total = 0.0
+        for j in range(m):
+            total += vals[j]
         dist_sales[dist] = total
+        h = 0.0
         for j in range(m):
             q = vals[j] / total
-            sq[j] = q * q
-        local_hhi[dist] = _pairwise(cols, sq, 0, m, 0, n_org_slots, acc) * 10000.0
+            h += q * q
+        local_hhi[dist] = h * 10000.0
     return n_districts
 
 
@@ -183,3 +187,15 @@ def decay_add(values, weight, added):
     """``values[:] = weight * values + added`` in place (no temporaries)."""
     for i in range(values.shape[0]):
         values[i] = weight * values[i] + added[i]
+
+
+@njit(cache=True)
+def seqsum(values):
+    """Sum of ``values`` left to right. Used instead of ``values.sum()`` for arrays over the agent
+    pools: numpy's pairwise summation splits the array at points that depend on its length, so the
+    same values in a larger pool (trailing empty slots) could round differently. Adding the
+    empty slots' zeros left to right changes nothing, whatever the pool size."""
+    s = 0.0
+    for i in range(values.shape[0]):
+        s += values[i]
+    return s

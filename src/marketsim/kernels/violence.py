@@ -6,9 +6,9 @@ from numba import njit
 from .decisions import (
     add_grievance,
     attack_value,
-    chance_to_lead,
     grievance_of,
     logistic_choice,
+    observed_lead_chance,
     response_loss,
     violence_response_risk,
     win_probability,
@@ -58,17 +58,20 @@ def _kill(d, heir, d_active, d_inv, d_cash, d_cell, cell_deaths, counts):
 @njit(cache=True)
 def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv, d_cash,
              o_cash, o_ruth, o_revenue_avg, o_members, o_vtop_num, o_vtop_den, o_voth_num, o_voth_den,
-             o_violence_attr, o_active, o_violence, o_attributed, o_griev_org, o_griev, o_loss_num, o_loss_den,
+             o_violence_own, o_active, o_violence, o_attributed, o_griev_org, o_griev, o_loss_num, o_loss_den,
              cell_start, cell_list, cell_incidents, cell_deaths, width, height, torus, step,
              contact_radius, horizon, attack_cost, retaliation_weeks, loss_prior_rate, response_weeks,
-             sentence_weeks, grievance_value, noise,
-             lethality, displacement_radius, attribution_rate, prior_a, prior_b, o_lead, counts, rng):
+             sentence_weeks, grievance_value, griev_rate, noise,
+             lethality, displacement_radius, attribution_rate, prior_a, prior_b, o_lead, counts, rng,
+             o_suffered, o_homicides, o_attr_homicides):
     """Street dealers, in random order, each meet their most lucrative rival within ``contact_radius``.
 
     Their organisation attacks with probability ``logistic_choice(attack_value(...))``, where the
     expected cost includes the enforcement response the organisation has learned to expect
     (``violence_response_risk``: what it learned of how violence is answered, weighted by its
-    chance of becoming the most violent group on record) times the loss it has learned such a
+    chance of becoming the most violent group on record, judged from what it observes:
+    ``observed_lead_chance`` of its own smoothed violence ``o_violence_own`` and the attacks it
+    suffered, never the police's records) times the loss it has learned such a
     response inflicts on its members (``response_loss``), and the gain includes its grievance
     against the rival (retaliation). ``o_lead`` (0..1 per organisation) is a floor on that chance
     from an announced queue: under a public one-at-a-time rule, a group at the head of the queue,
@@ -76,19 +79,12 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
     (Kleiman 2009: groups know where they stand and anticipate); 0 without a public rule. The winner of the Tullock contest kills (probability
     ``lethality``) or displaces the loser and takes the cell; the attacked organisation's grievance
     against the attacker grows by one. Each dealer acts or is attacked at most once a week.
+    ``o_suffered`` (incidents in which a member of the organisation was attacked) and
+    ``o_homicides`` (deaths in incidents the organisation was party to, either side) are added to
+    for the per-organisation record, ``o_attr_homicides`` (attributed incidents of the organisation
+    that killed someone: what a homicide trigger counts) for the agency; they draw nothing.
     """
     counts[:] = 0.0
-    # the two highest violence records, to tell each organisation how close it is to the top
-    top1 = -1
-    for o in range(o_active.shape[0]):
-        if o_active[o] == 1 and (top1 < 0 or o_violence_attr[o] > o_violence_attr[top1]):
-            top1 = o
-    rec2 = 0.0
-    for o in range(o_active.shape[0]):
-        if o_active[o] == 1 and o != top1 and o_violence_attr[o] > rec2:
-            rec2 = o_violence_attr[o]
-    rec1 = o_violence_attr[top1] if top1 >= 0 else 0.0
-    bump = 0.25 * attribution_rate  # what one attack adds to the smoothed record
     n = cell_start[cell_start.shape[0] - 1]
     acted = np.zeros(d_active.shape[0], np.int8)
     order = shuffled(n, rng)
@@ -128,7 +124,7 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         s_riv = _local_strength(d_cell[r], ro, 2, width, height, torus, cell_start, cell_list, d_org, d_active,
                                 d_jail_until, step, o_members[ro])
         p_win = win_probability(s_own, s_riv)
-        q = max(chance_to_lead(o_violence_attr[o], rec2 if o == top1 else rec1, bump), o_lead[o])
+        q = max(observed_lead_chance(o_violence_own[o], o_griev[o], griev_rate, attribution_rate), o_lead[o])
         risk = violence_response_risk(q, o_vtop_num[o], o_vtop_den[o], o_voth_num[o], o_voth_den[o], prior_a, prior_b)
         m = max(o_members[o], 1)
         loss = response_loss(m, o_loss_num[o], o_loss_den[o], loss_prior_rate, prior_a + prior_b, response_weeks,
@@ -145,9 +141,11 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
         counts[SPENT] += attack_cost
         o_cash[o] -= attack_cost
         o_violence[o] += 1
+        o_suffered[ro] += 1
         add_grievance(o_griev_org, o_griev, ro, o, 1.0)
         cell_incidents[d_cell[r]] += 1
-        if rng.random() < attribution_rate:
+        attributed = rng.random() < attribution_rate
+        if attributed:
             o_attributed[o] += 1
         if rng.random() < p_win:
             winner, loser = d, r
@@ -155,6 +153,10 @@ def violence(d_active, d_jail_until, d_cell, d_org, d_price, d_sales_avg, d_inv,
             winner, loser = r, d
         if rng.random() < lethality:
             _kill(loser, winner, d_active, d_inv, d_cash, d_cell, cell_deaths, counts)
+            o_homicides[o] += 1
+            o_homicides[ro] += 1
+            if attributed:
+                o_attr_homicides[o] += 1
             if winner == d:
                 d_cell[d] = d_cell[r]  # the attacker takes the corner
         else:
