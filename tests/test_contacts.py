@@ -38,23 +38,7 @@ def _open(m):
 
 def _round(m, s, t, rng, py=False, o_open=None, users=None):
     users = users or m.params.users
-    ws = allocate_workspace(s)
-    r = km.reach_radius(s.width, s.height, s.torus, users.search_radius)
-    km.bucket_books(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, users.risk_cost,
-                    ws.b_cell, ws.b_x, ws.b_price, ws.b_risk)
-    need = km.build_candidates(ws.home_cells, s.cell_start, ws.b_x, ws.b_price, ws.b_risk, s.width, s.height,
-                               s.torus, r, users.travel_cost, ws.cand_start, ws.cand)
-    if need > ws.cand.shape[0]:
-        ws.grow_candidates(need)
-        km.build_candidates(ws.home_cells, s.cell_start, ws.b_x, ws.b_price, ws.b_risk, s.width, s.height,
-                            s.torus, r, users.travel_cost, ws.cand_start, ws.cand)
-    f = km.market_round.py_func if py else km.market_round
-    return f(t, ws.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.u_contacts,
-             s.d_active, s.d_uid, s.d_jail_until, s.d_known_uid, s.d_known_jail, s.d_cell, s.d_org,
-             s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout, _open(m) if o_open is None else o_open,
-             int(s.cell_start[s.ncell]), s.cell_list, ws.b_cell, ws.b_risk, ws.home_cells, ws.cand_start, ws.cand,
-             s.cell_sales, s.cell_unmet, s.width, s.height, s.torus, r, users.travel_cost, users.loyalty_discount,
-             users.reference_price, 3, users.search_samples, users.explore_prob, rng, ws.market)
+    return km.run_market(s, allocate_workspace(s), t, users, _open(m) if o_open is None else o_open, rng, py=py)
 
 
 @pytest.mark.parametrize("extra", [[], ["world.torus=true"], ["world.torus=true", "world.width=9", "world.height=9",

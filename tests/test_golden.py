@@ -199,28 +199,10 @@ def _mid_run(overrides, policy="aggressive_interdiction", weeks=15):
 
 
 def _fast_market(m, s, rng, py=False):
-    u = m.params.users
-    wk = allocate_workspace(s)
-    f = (lambda k: k.py_func) if py else (lambda k: k)
-    r = kmarket.reach_radius(s.width, s.height, s.torus, u.search_radius)
-    f(kmarket.bucket_books)(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, u.risk_cost,
-                            wk.b_cell, wk.b_x, wk.b_price, wk.b_risk)
-    need = f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
-                                       s.height, s.torus, r, u.travel_cost, wk.cand_start, wk.cand)
-    if need > wk.cand.shape[0]:
-        wk.grow_candidates(need)
-        f(kmarket.build_candidates)(wk.home_cells, s.cell_start, wk.b_x, wk.b_price, wk.b_risk, s.width,
-                                    s.height, s.torus, r, u.travel_cost, wk.cand_start, wk.cand)
     po = m.params.organizations
     o_open = kmarket.stranger_openness(s.o_trade_num, s.o_trade_den, po.prior_a, po.prior_b,
                                        m.params.market.stranger_caution)
-    return f(kmarket.market_round)(
-        m.steps + 1, wk.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.u_contacts,
-        s.d_active, s.d_uid, s.d_jail_until, s.d_known_uid, s.d_known_jail, s.d_cell, s.d_org,
-        s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout, o_open,
-        int(s.cell_start[s.ncell]), s.cell_list, wk.b_cell, wk.b_risk, wk.home_cells, wk.cand_start, wk.cand,
-        s.cell_sales, s.cell_unmet, s.width, s.height, s.torus, r, u.travel_cost, u.loyalty_discount,
-        u.reference_price, 3, u.search_samples, u.explore_prob, rng, wk.market)
+    return kmarket.run_market(s, allocate_workspace(s), m.steps + 1, m.params.users, o_open, rng, py=py)
 
 
 MARKET_ARRAYS = ("u_supplier", "u_bought", "u_contacts", "d_inv", "d_cash", "d_sales", "d_stockout", "cell_sales",

@@ -216,7 +216,10 @@ class DrugMarketModel(mesa.Model):
                 pos[out] = centres[which[out]] + rng.normal(0.0, w.hotspot_spread, (out.size, 2))
             ux = np.clip(np.floor(pos[:, 0]).astype(np.int64), 0, W - 1)
             uy = np.clip(np.floor(pos[:, 1]).astype(np.int64), 0, H - 1)
-        s.u_cell[:] = uy * W + ux
+        # users are numbered in home-cell order (they are exchangeable: demand and elasticity are
+        # drawn below, independently of the home), so the market's passes over users read the
+        # per-cell tables in sequence
+        s.u_cell[:] = np.sort(uy * W + ux, kind="stable")
         mu = np.log(u.demand_mean) - u.demand_sigma**2 / 2
         s.u_demand[:] = rng.lognormal(mu, u.demand_sigma, w.users)
         s.u_elast[:] = np.clip(rng.normal(u.elasticity_mean, u.elasticity_sd, w.users), -3.0, -0.05)

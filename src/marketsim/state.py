@@ -303,11 +303,9 @@ class Workspace:
     u_home: np.ndarray  # int32[users]: index of each user's home cell in ``home_cells`` (static)
     market: object  # kernels.market.MarketWork: scratch of the market round
     b_cell: np.ndarray  # int32[max_dealers]: cell of each bucket entry
-    b_x: np.ndarray  # int32[max_dealers]: its column
-    b_price: np.ndarray  # float64[max_dealers]: its dealer's price
     b_risk: np.ndarray  # float64[max_dealers]: risk_cost * police in its cell
     cand_start: np.ndarray  # int64[len(home_cells)+1]: candidate lists (CSR offsets)
-    cand: np.ndarray  # float64[:, 2]: candidates (full price, bucket index)
+    cand: np.ndarray  # int32[:]: candidates (bucket indices of the street dealers within reach)
     u_cell_seen: np.ndarray  # copy of u_cell the home cells were computed from
     key_buf: np.ndarray  # int64[max_dealers]: sort keys (turf control)
     revenue: np.ndarray  # float64[max_dealers]: this week's revenue by dealer slot
@@ -317,7 +315,7 @@ class Workspace:
 
     def grow_candidates(self, need: int) -> None:
         size = int(need * 1.25) + 1024
-        self.cand = np.empty((size, 2), np.float64)
+        self.cand = np.empty(size, np.int32)
 
     def nbytes(self) -> int:
         arrays = [v for v in vars(self).values() if isinstance(v, np.ndarray)] + list(self.market)
@@ -334,11 +332,9 @@ def allocate_workspace(s: State) -> Workspace:
         u_home=u_home,
         market=market_work(s.u_cell.size, s.max_dealers, s.max_orgs, s.u_contacts.shape[1]),
         b_cell=np.zeros(s.max_dealers, np.int32),
-        b_x=np.zeros(s.max_dealers, np.int32),
-        b_price=np.zeros(s.max_dealers),
         b_risk=np.zeros(s.max_dealers),
         cand_start=np.zeros(cells.size + 1, np.int64),
-        cand=np.empty((0, 2), np.float64),
+        cand=np.empty(0, np.int32),
         u_cell_seen=s.u_cell.copy(),
         key_buf=np.empty(s.max_dealers, np.int64),
         revenue=np.zeros(s.max_dealers),

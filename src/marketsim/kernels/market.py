@@ -23,22 +23,23 @@ from numba import njit
 
 from .decisions import arrest_probability, purchase_quantity
 from .grid import shuffle_into, wrap
+from .prefetch import prefetch_row, prefetch_row_w
 from .rand import randint
 
 # ----------------------------------------------------------------------------------------
-# Sampling "a dealer within reach" must not cost a scan of every cell within reach. Prices and
-# police do not change during the market round; only stocks do. So, once per week and in cell
-# order, each *home cell that has users* gets its candidate list: every street dealer within
-# reach, in scan order (rows, then columns, then bucket order), with its full price (price +
-# travel + risk). A row of cells within reach is one contiguous range of the dealer bucket
-# (cells are numbered row by row), so building the list takes 2r+1 range look-ups per home cell.
-# A search sample is then one uniform index into the user's home-cell list.
+# Sampling "a dealer within reach" must not cost a scan of every cell within reach. Dealers do not
+# move during the market round. So, once per week and in cell order, each *home cell that has
+# users* gets its candidate list: the bucket index of every street dealer within reach, in scan
+# order (rows, then columns, then bucket order). A row of cells within reach is one contiguous
+# range of the dealer bucket (cells are numbered row by row), so building the list takes 2r+1
+# range look-ups per home cell. A search sample is then one uniform index into the user's
+# home-cell list.
 #
-# Users are visited in random order, so at a million users each access to a user's data misses
-# the cache. The round runs in passes: gather what each user needs into arrays in visiting order
-# (independent loads, which the CPU overlaps), match users to dealers reading those arrays
-# sequentially and keeping the dealers' books in compact bucket-ordered copies (which stay in
-# cache), then scatter the results back.
+# Users are visited in random order, and at a million users each access to a user's data misses
+# the cache. So each user's weekly data is packed into one 64-byte record (``MarketWork.ur``) placed
+# at its position in the visiting order (a pass in user order), matched in sequence, and copied back
+# in user order; each street dealer's book is one 64-byte record in bucket order
+# (``MarketWork.bk``), so an option costs one cache line.
 # ----------------------------------------------------------------------------------------
 
 #: most contacts a user can keep (``users.contacts`` is bounded by it)
@@ -46,21 +47,27 @@ MAX_CONTACTS = 8
 #: most dealers a search samples (``users.search_samples`` is bounded by it)
 MAX_SAMPLES = 8
 
+#: columns of a user's weekly record (``MarketWork.ur``: float64[users, 8] and its int32 view ``uri``,
+#: one 64-byte cache line per user): float64 0 demand (then the units bought), 1 elasticity; int32 4
+#: first candidate of the home cell, 5 how many, 6 supplier (bucket index; -1 none; -2 after the round:
+#: no purchase), 7 home cell, 8.. contacts (bucket indices, -1 empty)
+U_DEMAND, U_ELAST = 0, 1
+U_LO, U_NR, U_SUP, U_CELL, U_CON = 4, 5, 6, 7, 8
+#: columns of a street dealer's record (``MarketWork.bk``: float64[dealers, 8] and its int32 view
+#: ``bki``, one cache line per dealer, bucket order): float64 0 price, 1 risk part of the full price,
+#: 2 stock, 3 sales, 4 cash, 5 probability of selling to a stranger; int32 12 column, 13 row,
+#: 14 organisation, 15 index of his cell among the cells with street dealers
+B_PRICE, B_RISK, B_INV, B_SALES, B_CASH, B_OPEN = 0, 1, 2, 3, 4, 5
+B_X, B_Y, B_ORG, B_CS = 12, 13, 14, 15
+
 MarketWork = namedtuple("MarketWork", [
     "order",  # int32[users]: the random user order
-    "g_home",  # int32[users]: home-cell index of each user, in visiting order
-    "g_lo", "g_hi",  # int64[users]: each user's candidate range in ``cand``, in visiting order
-    "g_supk",  # int32[users]: bucket index of the user's supplier (-1 none), then of the new one (-2 unchanged)
-    "g_demand", "g_elast", "g_bought",  # float64[users]
-    "g_con",  # int32[users, contacts]: the user's usable contacts as bucket indices (-1 empty), visiting order
+    "pos",  # int32[users]: each user's place in that order
+    "ur", "uri",  # the users' weekly records in visiting order (columns U_*): float64[users, 8], int32 view
+    "bk", "bki",  # street dealers' records in bucket order (columns B_*): float64[dealers, 8], int32 view
     "b_pos",  # int32[max_dealers]: bucket index of a street dealer slot; -1 between rounds
-    "b_inv", "b_price", "b_sales", "b_cash",  # float64[max_dealers]: dealers' books in bucket order
     "b_out",  # int8[max_dealers]: stock-out flag in bucket order
-    "b_cs",  # int32[max_dealers]: index of the dealer's cell among the cells with street dealers
-    "cs_sales",  # float64[max_dealers]: sales of those cells
-    "b_open",  # float64[max_dealers]: probability the dealer sells to a stranger, bucket order
-    "b_org",  # int32[max_dealers]: the dealer's organisation, bucket order
-    "b_xy",  # int32[max_dealers, 2]: column and row of the dealer's cell, bucket order
+    "cs_sales",  # float64[max_dealers]: sales of the cells with street dealers
     "lost",  # int8[max_dealers]: the slot's dealer was jailed, left or replaced since the last round
     "o_start",  # int64[max_orgs + 1]: street members of each organisation (CSR into o_list)
     "o_fill",  # int64[max_orgs]: cursor
@@ -68,22 +75,28 @@ MarketWork = namedtuple("MarketWork", [
 ])
 
 
+def _lines(rows: int) -> np.ndarray:
+    """float64[rows, 8] starting on a 64-byte boundary: each row is one cache line."""
+    buf = np.zeros(rows * 8 + 8)
+    off = (-buf.ctypes.data % 64) // 8
+    return buf[off: off + rows * 8].reshape(rows, 8)
+
+
 def market_work(n_users: int, max_dealers: int, max_orgs: int = 1, contacts: int = 4) -> MarketWork:
-    """Scratch arrays for :func:`market_round`."""
+    """Scratch arrays for :func:`market_round` (``contacts`` at most ``MAX_CONTACTS``)."""
+    if not 1 <= contacts <= MAX_CONTACTS:
+        raise ValueError(f"contacts must be 1..{MAX_CONTACTS}")
     e = np.empty
+    it = np.int32 if n_users < 2**31 else np.int64
+    ur = _lines(n_users)
+    bk = _lines(max_dealers)
     return MarketWork(
-        order=e(n_users, np.int32 if n_users < 2**31 else np.int64),
-        g_home=e(n_users, np.int32), g_lo=e(n_users, np.int64), g_hi=e(n_users, np.int64),
-        g_supk=e(n_users, np.int32),
-        g_demand=e(n_users), g_elast=e(n_users), g_bought=e(n_users),
-        g_con=e((n_users, contacts), np.int32),
-        b_pos=np.full(max_dealers, -1, np.int32),
-        b_inv=e(max_dealers), b_price=e(max_dealers), b_sales=e(max_dealers), b_cash=e(max_dealers),
-        b_out=e(max_dealers, np.int8), b_cs=e(max_dealers, np.int32), cs_sales=e(max_dealers),
-        b_open=e(max_dealers), b_org=e(max_dealers, np.int32), b_xy=e((max_dealers, 2), np.int32),
+        order=e(n_users, it), pos=e(n_users, it), ur=ur, uri=ur.view(np.int32), bk=bk, bki=bk.view(np.int32),
+        b_pos=np.full(max_dealers, -1, np.int32), b_out=e(max_dealers, np.int8), cs_sales=e(max_dealers),
         lost=e(max_dealers, np.int8),
         o_start=e(max_orgs + 1, np.int64), o_fill=e(max_orgs, np.int64), o_list=e(max_dealers, np.int32),
     )
+
 
 
 @njit(cache=True)
@@ -151,30 +164,25 @@ def _row_segment(x0, radius, width, torus, seg):
 
 
 @njit(cache=True)
-def bucket_books(cell_start, ncell, cell_list, d_price, cell_police, width, risk_cost, b_cell, b_x, b_price, b_risk):
-    """Per bucket entry ``k`` (dealer ``cell_list[k]``): its cell, column, price and the risk part
-    of its full price (``risk_cost * police``), in bucket order for :func:`build_candidates`."""
+def bucket_books(cell_start, ncell, cell_police, risk_cost, b_cell, b_risk):
+    """Per bucket entry ``k``: its cell and the risk part of its dealer's full price
+    (``risk_cost * police`` in that cell), in bucket order."""
     for c in range(ncell):
         s0 = cell_start[c]
         s1 = cell_start[c + 1]
         if s0 == s1:
             continue
-        x = c % width
         risk = risk_cost * cell_police[c]
         for k in range(s0, s1):
             b_cell[k] = c
-            b_x[k] = x
-            b_price[k] = d_price[cell_list[k]]
             b_risk[k] = risk
 
 
 @njit(cache=True)
-def build_candidates(cells, cell_start, b_x, b_price, b_risk, width, height, torus, radius, travel_cost,
-                     cand_start, cand):
+def build_candidates(cells, cell_start, width, height, torus, radius, cand_start, cand):
     """Candidate lists of every home cell in ``cells``, as CSR: entries ``cand_start[h]`` to
-    ``cand_start[h + 1]`` of ``cand`` (float64[:, 2]: full price = price + travel + risk, and
-    the dealer's bucket index), in the reference's scan order (rows, then columns, then bucket
-    order within a cell). ``b_x``, ``b_price``, ``b_risk``: from :func:`bucket_books`.
+    ``cand_start[h + 1]`` of ``cand`` (int32: bucket indices of the street dealers within reach),
+    in the reference's scan order (rows, then columns, then bucket order within a cell).
     Returns the number of entries needed; if that exceeds ``len(cand)`` nothing past the end
     is written and the caller must grow ``cand`` and call again. Requires
     ``2 * radius + 1 <= width`` on a torus (each cell within reach is then visited once per row)."""
@@ -191,17 +199,13 @@ def build_candidates(cells, cell_start, b_x, b_price, b_risk, width, height, tor
             y = wrap(y0 + dy, height, torus)
             if y < 0:
                 continue
-            ady = abs(dy)
             row = y * width
             for j in range(nseg):
                 k0 = cell_start[row + seg[j, 0]]
                 k1 = cell_start[row + seg[j, 1] + 1]
-                shift = seg[j, 2] - x0
                 for k in range(k0, k1):
-                    dist = max(abs(b_x[k] + shift), ady)
                     if n < cap:
-                        cand[n, 0] = b_price[k] + (travel_cost * dist + b_risk[k])
-                        cand[n, 1] = k
+                        cand[n] = k
                     n += 1
     cand_start[cells.shape[0]] = min(n, cap)
     return n
@@ -243,17 +247,14 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     ``o_open``: each organisation's probability of selling to a stranger this week; ``b_risk``:
     the risk part of the full price in bucket order (:func:`bucket_books`); ``home``: the home
     cells of :func:`home_cells`; ``cand_start``/``cand``: their candidate lists
-    (:func:`build_candidates`, same ``radius``). ``work``: a :class:`MarketWork`.
+    (:func:`build_candidates`, same ``radius``; fewer than 2**31 entries). ``work``: a
+    :class:`MarketWork`.
     Returns (units sold, unmet units, users served, units sold to strangers, users who know no
     dealer after the round, strangers approached, strangers refused).
     """
-    order, g_home, g_lo, g_hi, g_supk, g_demand, g_elast, g_bought, g_con = (
-        work.order, work.g_home, work.g_lo, work.g_hi, work.g_supk, work.g_demand, work.g_elast, work.g_bought,
-        work.g_con)
-    b_pos, b_inv, b_price, b_sales, b_cash, b_out, b_cs, cs_sales = (
-        work.b_pos, work.b_inv, work.b_price, work.b_sales, work.b_cash, work.b_out, work.b_cs, work.cs_sales)
-    b_open, b_org, b_xy, lost, o_start, o_fill, o_list = (
-        work.b_open, work.b_org, work.b_xy, work.lost, work.o_start, work.o_fill, work.o_list)
+    order, pos, ur, uri, bk, bki = work.order, work.pos, work.ur, work.uri, work.bk, work.bki
+    b_pos, b_out, cs_sales, lost, o_start, o_fill, o_list = (
+        work.b_pos, work.b_out, work.cs_sales, work.lost, work.o_start, work.o_fill, work.o_list)
     n_contacts = u_contacts.shape[1]
     # dealers jailed, gone or replaced since the last round lose every contact
     for d in range(d_active.shape[0]):
@@ -262,65 +263,75 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
         lost[d] = 0 if (on and same) else 1
         d_known_uid[d] = d_uid[d]
         d_known_jail[d] = d_jail_until[d]
-    # dealers' books in bucket order; the cells they sell in, numbered in bucket order
+    # dealers' records in bucket order; the cells they sell in, numbered in bucket order
     no = o_start.shape[0] - 1
     o_start[:] = 0
     ncs = -1
     for k in range(n_street):
         d = cell_list[k]
         b_pos[d] = k
-        b_inv[k] = d_inv[d]
-        b_price[k] = d_price[d]
-        b_sales[k] = d_sales[d]
-        b_cash[k] = d_cash[d]
+        bk[k, B_PRICE] = d_price[d]
+        bk[k, B_RISK] = b_risk[k]
+        bk[k, B_INV] = d_inv[d]
+        bk[k, B_SALES] = d_sales[d]
+        bk[k, B_CASH] = d_cash[d]
         b_out[k] = d_stockout[d]
         o = d_org[d]
-        b_org[k] = o
-        b_xy[k, 0] = b_cell[k] % width
-        b_xy[k, 1] = b_cell[k] // width
-        b_open[k] = o_open[o] if 0 <= o < no else 1.0
+        bki[k, B_ORG] = o
+        bki[k, B_X] = b_cell[k] % width
+        bki[k, B_Y] = b_cell[k] // width
+        bk[k, B_OPEN] = o_open[o] if 0 <= o < no else 1.0
         if 0 <= o < no:
             o_start[o + 1] += 1
         if k == 0 or b_cell[k] != b_cell[k - 1]:
             ncs += 1
             cs_sales[ncs] = cell_sales[d_cell[d]]
-        b_cs[k] = ncs
+        bki[k, B_CS] = ncs
     # street members by organisation (referrals)
     for o in range(no):
         o_start[o + 1] += o_start[o]
         o_fill[o] = o_start[o]
     for k in range(n_street):
-        o = b_org[k]
+        o = bki[k, B_ORG]
         if 0 <= o < no:
             o_list[o_fill[o]] = k
             o_fill[o] += 1
     n = u_cell.shape[0]
     shuffle_into(order, n, rng)
-    for i in range(n):  # gather (loads independent of each other: the CPU overlaps their misses)
-        u = order[i]
-        g_home[i] = u_home[u]
+    for i in range(n):
+        pos[order[i]] = i
+    # Users are visited in random order; at a million users each visit to a user's data would miss
+    # the cache once per array. So each user's weekly data is packed into one cache line, written
+    # straight to its place in the visiting order (reads in user order, independent stores); the
+    # matching then reads the records in sequence, and the results go back in user order.
+    for u in range(n):
+        if u + 16 < n:
+            prefetch_row_w(ur, pos[u + 16])
+        i = pos[u]
+        h = u_home[u]
+        lo = cand_start[h]
+        ur[i, U_DEMAND] = u_demand[u]
+        ur[i, U_ELAST] = u_elast[u]
+        uri[i, U_LO] = lo
+        uri[i, U_NR] = cand_start[h + 1] - lo
         sup = u_supplier[u]
-        g_supk[i] = b_pos[sup] if sup >= 0 else -1
-        g_demand[i] = u_demand[u]
-        g_elast[i] = u_elast[u]
+        uri[i, U_SUP] = b_pos[sup] if sup >= 0 else -1
+        uri[i, U_CELL] = home[h]
         m = 0
         for j in range(n_contacts):
             d = u_contacts[u, j]
             if d >= 0 and lost[d] == 0 and b_pos[d] >= 0:
-                g_con[i, m] = b_pos[d]
+                uri[i, U_CON + m] = b_pos[d]
                 m += 1
         for j in range(m, n_contacts):
-            g_con[i, j] = -1
-    for i in range(n):
-        h = g_home[i]
-        g_lo[i] = cand_start[h]
-        g_hi[i] = cand_start[h + 1]
+            uri[i, U_CON + j] = -1
     cap = n_contacts + 1 + search_samples
     opt_k = np.empty(cap, np.int64)
     opt_full = np.empty(cap)
     opt_kind = np.empty(cap, np.int8)  # 1: a contact, 2: referred by one, 0: a stranger
     opt_slot = np.empty(cap, np.int64)  # the contact list slot holding it, -1 none
     opt_score = np.empty(cap)  # what keeping it as a contact is worth: -full price (-inf when unusable)
+    met = np.empty(max(search_samples, 1), np.int32)  # the dealers a search samples
     sold = 0.0
     unmet = 0.0
     served = 0
@@ -328,35 +339,41 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     no_contact = 0
     approached = 0
     refused = 0
-    for i in range(n):  # match
-        c0 = home[g_home[i]]
+    for i in range(n):  # match, in visiting order
+        if i + 2 < n:  # the dealers the user after next knows: their books are needed soon
+            for j in range(n_contacts):
+                k = uri[i + 2, U_CON + j]
+                if k >= 0:
+                    prefetch_row(bk, k)
+            prefetch_row(cand, uri[i + 2, U_LO])  # and where its search would start
+        c0 = uri[i, U_CELL]
         x0 = c0 % width
         y0 = c0 // width
-        sup_k = g_supk[i]
+        sup_k = uri[i, U_SUP]
         nopt = 0
         usable = 0
         ncon = 0
         for j in range(n_contacts):
-            k = g_con[i, j]
+            k = uri[i, U_CON + j]
             if k < 0:
                 break
-            dist = _dist(x0, y0, b_xy[k, 0], b_xy[k, 1], width, height, torus)
+            dist = _dist(x0, y0, bki[k, B_X], bki[k, B_Y], width, height, torus)
             if dist > radius:
                 continue  # moved out of reach: forgotten
-            g_con[i, ncon] = k
+            uri[i, U_CON + ncon] = k
             opt_k[nopt] = k
-            opt_full[nopt] = b_price[k] + (travel_cost * dist + b_risk[k])
+            opt_full[nopt] = bk[k, B_PRICE] + (travel_cost * dist + bk[k, B_RISK])
             opt_kind[nopt] = 1
             opt_slot[nopt] = ncon
-            opt_score[nopt] = -opt_full[nopt] if b_inv[k] > 0.0 else -np.inf
-            if b_inv[k] > 0.0:
+            opt_score[nopt] = -opt_full[nopt] if bk[k, B_INV] > 0.0 else -np.inf
+            if bk[k, B_INV] > 0.0:
                 usable += 1
             ncon += 1
             nopt += 1
         for j in range(ncon, n_contacts):
-            g_con[i, j] = -1
-        s0 = g_lo[i]
-        nr = g_hi[i] - s0  # street dealers within reach
+            uri[i, U_CON + j] = -1
+        s0 = uri[i, U_LO]
+        nr = uri[i, U_NR]  # street dealers within reach
         # search when too few contacts can sell, or to shop around; never when the user already
         # knows every street dealer within reach (contacts are distinct and within reach)
         search = ncon < nr and usable < n_contacts
@@ -364,34 +381,36 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
             search = rng.random() < explore_prob
         if search:
             if ncon > 0:  # ask a contact to introduce another street member of his organisation
-                kc = g_con[i, randint(rng, 0, ncon)]
-                o = b_org[kc]
+                kc = uri[i, U_CON + randint(rng, 0, ncon)]
+                o = bki[kc, B_ORG]
                 if 0 <= o < no and o_start[o + 1] - o_start[o] >= 2:
                     m0 = o_start[o]
                     m = o_start[o + 1] - m0
                     k2 = np.int64(o_list[m0 + randint(rng, 0, m - 1)])
                     if k2 == kc:
                         k2 = np.int64(o_list[m0 + m - 1])
-                    dist = _dist(x0, y0, b_xy[k2, 0], b_xy[k2, 1], width, height, torus)
+                    dist = _dist(x0, y0, bki[k2, B_X], bki[k2, B_Y], width, height, torus)
                     if dist <= radius and not _has(opt_k, nopt, k2):
                         opt_k[nopt] = k2
-                        opt_full[nopt] = b_price[k2] + (travel_cost * dist + b_risk[k2])
+                        opt_full[nopt] = bk[k2, B_PRICE] + (travel_cost * dist + bk[k2, B_RISK])
                         opt_kind[nopt] = 2
                         opt_slot[nopt] = -1
                         nopt += 1
             if nr > 0:  # dealers met by asking around: uniform among the street dealers within reach
+                for j in range(search_samples):  # drawn first: the look-ups then overlap
+                    met[j] = cand[s0 + randint(rng, 0, nr)]
                 for _s in range(search_samples):
-                    j = s0 + randint(rng, 0, nr)
-                    k = np.int64(cand[j, 1])
+                    k = np.int64(met[_s])
                     if _has(opt_k, nopt, k):
                         continue
-                    p = b_open[k]
+                    p = bk[k, B_OPEN]
                     approached += 1
                     if p < 1.0 and not (rng.random() < p):
                         refused += 1
                         continue  # he does not sell to someone he does not know
+                    dist = _dist(x0, y0, bki[k, B_X], bki[k, B_Y], width, height, torus)
                     opt_k[nopt] = k
-                    opt_full[nopt] = cand[j, 0]
+                    opt_full[nopt] = bk[k, B_PRICE] + (travel_cost * dist + bk[k, B_RISK])
                     opt_kind[nopt] = 0
                     opt_slot[nopt] = -1
                     nopt += 1
@@ -403,22 +422,23 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
             for j in range(nopt):
                 k = opt_k[j]
                 full = opt_full[j] - (loyalty if opt_kind[j] == 1 else 0.0)
-                if b_inv[k] > 0.0 and full < best_full:
+                if bk[k, B_INV] > 0.0 and full < best_full:
                     best_full = full
                     best = j
             if best < 0:
                 break
             k = opt_k[best]
             if want < 0.0:
-                want = purchase_quantity(g_demand[i], g_elast[i], opt_full[best], reference_price)
-            q = min(want - bought, b_inv[k])
-            b_inv[k] -= q
-            if b_inv[k] <= 1e-12:
-                b_inv[k] = 0.0
+                want = purchase_quantity(ur[i, U_DEMAND], ur[i, U_ELAST], opt_full[best], reference_price)
+            q = min(want - bought, bk[k, B_INV])
+            inv = bk[k, B_INV] - q
+            if inv <= 1e-12:
+                inv = 0.0
                 b_out[k] = 1
-            b_sales[k] += q
-            b_cash[k] += q * b_price[k]
-            cs_sales[b_cs[k]] += q
+            bk[k, B_INV] = inv
+            bk[k, B_SALES] += q
+            bk[k, B_CASH] += q * bk[k, B_PRICE]
+            cs_sales[bki[k, B_CS]] += q
             bought += q
             sup_k = k
             if opt_kind[best] == 0:
@@ -437,7 +457,7 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
                         slot = opt_slot[worst]
                         opt_slot[worst] = -1
                 if slot >= 0:
-                    g_con[i, slot] = k
+                    uri[i, U_CON + slot] = k
                     opt_slot[best] = slot
             opt_kind[best] = 1
             opt_score[best] = np.inf  # bought from this week: kept
@@ -447,17 +467,17 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
             if ncon >= n_contacts:
                 break
             if opt_slot[j] < 0 and opt_kind[j] != 1:
-                g_con[i, ncon] = opt_k[j]
+                uri[i, U_CON + ncon] = opt_k[j]
                 opt_slot[j] = ncon
                 ncon += 1
-        g_bought[i] = bought
-        g_supk[i] = sup_k if bought > 0.0 else -2  # -2: no purchase, supplier unchanged
         if want < 0.0:
-            want = g_demand[i]  # nobody to buy from: the whole base demand goes unmet
+            want = ur[i, U_DEMAND]  # nobody to buy from: the whole base demand goes unmet
         short = want - bought
-        g_demand[i] = short  # reused: the user's shortfall, added to its home cell below
         if short > 0.0:
             unmet += short
+        ur[i, U_DEMAND] = bought
+        ur[i, U_ELAST] = short
+        uri[i, U_SUP] = sup_k if bought > 0.0 else -2  # -2: no purchase, supplier unchanged
         if bought > 0.0:
             served += 1
             sold += bought
@@ -466,22 +486,28 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     for k in range(n_street):
         d = cell_list[k]
         b_pos[d] = -1
-        d_inv[d] = b_inv[k]
-        d_sales[d] = b_sales[k]
-        d_cash[d] = b_cash[k]
+        d_inv[d] = bk[k, B_INV]
+        d_sales[d] = bk[k, B_SALES]
+        d_cash[d] = bk[k, B_CASH]
         d_stockout[d] = b_out[k]
-        cell_sales[d_cell[d]] = cs_sales[b_cs[k]]
-    for i in range(n):  # scatter, in visiting order (cell sums add up in visiting order)
-        u = order[i]
-        u_bought[u] = g_bought[i]
-        if g_supk[i] != -2:
-            u_supplier[u] = cell_list[g_supk[i]]
+        cell_sales[d_cell[d]] = cs_sales[bki[k, B_CS]]
+    # results back in user order: one load that misses per user, and no branch on what it
+    # brings (a mispredicted branch waiting on a miss would serialise the misses)
+    for u in range(n):
+        if u + 16 < n:
+            prefetch_row(ur, pos[u + 16])
+        i = pos[u]
+        u_bought[u] = ur[i, U_DEMAND]
+        cell_unmet[u_cell[u]] += max(ur[i, U_ELAST], 0.0)  # unmet demand at the user's home cell
+        k = uri[i, U_SUP]
+        d = cell_list[max(k, 0)]
+        u_supplier[u] = d if k != -2 else u_supplier[u]
         for j in range(n_contacts):
-            k = g_con[i, j]
-            u_contacts[u, j] = cell_list[k] if k >= 0 else -1
-        if g_demand[i] > 0.0:
-            cell_unmet[u_cell[u]] += g_demand[i]
+            k = uri[i, U_CON + j]
+            d = cell_list[max(k, 0)]
+            u_contacts[u, j] = d if k >= 0 else -1
     return sold, unmet, served, strangers, no_contact, approached, refused
+
 
 
 def reach_radius(width: int, height: int, torus: bool, radius: int) -> int:
@@ -492,20 +518,23 @@ def reach_radius(width: int, height: int, torus: bool, radius: int) -> int:
     return radius
 
 
-def run_market(s, ws, t, users, o_open, rng, max_tries=3):
+def run_market(s, ws, t, users, o_open, rng, max_tries=3, py=False):
     """The week's market on state ``s`` with workspace ``ws`` (:class:`marketsim.state.Workspace`):
-    dealers' books in bucket order, candidate lists of every home cell, then :func:`market_round`.
-    ``users``: the scenario's ``Users`` section. Returns what :func:`market_round` returns."""
+    the risk part of each street dealer's price, candidate lists of every home cell, then
+    :func:`market_round`. ``users``: the scenario's ``Users`` section; ``py``: run the kernels as
+    plain Python (their ``py_func``). Returns what :func:`market_round` returns."""
+    k = (lambda f: f.py_func) if py else (lambda f: f)
     r = reach_radius(s.width, s.height, s.torus, users.search_radius)
-    bucket_books(s.cell_start, s.ncell, s.cell_list, s.d_price, s.cell_police, s.width, users.risk_cost,
-                 ws.b_cell, ws.b_x, ws.b_price, ws.b_risk)
+    k(bucket_books)(s.cell_start, s.ncell, s.cell_police, users.risk_cost, ws.b_cell, ws.b_risk)
     while True:
-        need = build_candidates(ws.home_cells, s.cell_start, ws.b_x, ws.b_price, ws.b_risk, s.width, s.height,
-                                s.torus, r, users.travel_cost, ws.cand_start, ws.cand)
+        need = k(build_candidates)(ws.home_cells, s.cell_start, s.width, s.height, s.torus, r, ws.cand_start,
+                                   ws.cand)
         if need <= ws.cand.shape[0]:
             break
         ws.grow_candidates(need)
-    return market_round(
+    if need >= 2**31:  # the users' records hold candidate offsets as int32
+        raise MemoryError(f"{need} market candidates (dealers within reach of each home cell): at most 2**31 - 1")
+    return k(market_round)(
         t, ws.u_home, s.u_cell, s.u_demand, s.u_elast, s.u_supplier, s.u_bought, s.u_contacts,
         s.d_active, s.d_uid, s.d_jail_until, s.d_known_uid, s.d_known_jail, s.d_cell, s.d_org,
         s.d_inv, s.d_price, s.d_cash, s.d_sales, s.d_stockout, o_open,
