@@ -260,3 +260,55 @@ def test_version2_helpers_equal_their_py_func(world):
     g_org = pair[0][1][0]
     assert 2 not in g_org[0] and 5 in g_org[0]  # the weakest grudge (0.06) made room for a stronger one
     assert e.tipoff_team > 0
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 16, 17, 18, 1000])
+def test_shuffle_draws_ahead_as_fisher_yates(n):
+    """shuffle_into draws its swaps ahead (to prefetch them): the permutation and the draws must be
+    those of the textbook Fisher-Yates with rng.integers(0, i + 1) just before each swap."""
+    order = np.empty(n, np.int32)
+    rng = np.random.default_rng(5)
+    kg.shuffle_into(order, n, rng)
+    ref_rng = np.random.default_rng(5)
+    ref = np.arange(n)
+    for i in range(n - 1, 0, -1):
+        j = ref_rng.integers(0, i + 1)
+        ref[i], ref[j] = ref[j], ref[i]
+    np.testing.assert_array_equal(order, ref)
+    assert rng.bit_generator.state == ref_rng.bit_generator.state
+
+
+def test_district_sums_equal_bincount():
+    from marketsim.kernels.measure import district_sums
+
+    r = np.random.default_rng(0)
+    n, nd = 5000, 37
+    cd = r.integers(0, nd, n).astype(np.int32)
+    a = ((r.random(n) < 0.1) * r.integers(1, 5, n)).astype(np.int32)
+    b = ((r.random(n) < 0.1) * r.integers(1, 3, n)).astype(np.int32)
+    c = (r.random(n) < 0.05).astype(np.int32)
+    out = np.full((nd, 3), np.nan)
+    district_sums(cd, a, b, c, out)
+    for col, w in enumerate((a, b, c)):
+        np.testing.assert_array_equal(out[:, col], np.bincount(cd, weights=w, minlength=nd))
+
+
+def test_prefetch_changes_nothing():
+    """The prefetch hints do nothing in plain Python and leave a compiled kernel's result as is."""
+    from numba import njit
+
+    from marketsim.kernels.prefetch import prefetch_row, prefetch_row_w
+
+    a = np.arange(24.0).reshape(6, 4)
+    assert prefetch_row(a, 3) is None and prefetch_row_w(a[:, 0].copy(), 2) is None
+
+    @njit
+    def total(a, v):
+        s = 0.0
+        for i in range(a.shape[0]):
+            prefetch_row(a, (i + 2) % a.shape[0])
+            prefetch_row_w(v, (i + 1) % v.shape[0])
+            s += a[i, 1]
+        return s
+
+    assert total(a, np.zeros(6)) == a[:, 1].sum()

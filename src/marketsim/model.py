@@ -38,7 +38,7 @@ from .kernels.books import agent_changes, exposure, learn, reset_week, settle_sa
 from .kernels.decisions import decay_grievances
 from .kernels.grid import bucket_street_dealers, officer_coverage
 from .kernels.market import run_market, stranger_openness, update_prices
-from .kernels.measure import decay_add, district_sales_hhi, seqsum, turf_control
+from .kernels.measure import decay_add, district_sales_hhi, district_sums, seqsum, turf_control
 from .kernels.movement import move_dealers
 from .metrics import TIMESERIES_COLUMNS, hhi, summarize
 from .policies import Allocation, NoStrategy, Observation, make_policy
@@ -697,7 +697,8 @@ class DrugMarketModel(mesa.Model):
         self.c["quantity_sold"] = sold
         self.c["unmet_demand"] = unmet
         self.c["users_served_share"] = served / max(s.u_cell.size, 1)
-        self.c["stranger_sales_share"] = strangers / sold if sold > 0 else 0.0
+        # (the two sums group the same purchases differently: clip the last bit of rounding)
+        self.c["stranger_sales_share"] = min(strangers / sold, 1.0) if sold > 0 else 0.0
         self.c["users_without_contact"] = no_contact / max(s.u_cell.size, 1)
         self.c["stranger_refusal_share"] = refused / approached if approached > 0 else np.nan
         self.c["retail_price"] = float(revenue_total / sold) if sold > 0 else float(
@@ -941,11 +942,13 @@ class DrugMarketModel(mesa.Model):
         out = np.empty((nd, len(DISTRICT_COLUMNS)))
         out[:, 0] = step
         out[:, 1] = np.arange(nd)
-        out[:, 2] = np.bincount(s.cell_district, weights=s.cell_deaths, minlength=nd)
-        out[:, 3] = np.bincount(s.cell_district, weights=s.cell_incidents, minlength=nd)
+        sums = np.empty((nd, 3))
+        district_sums(s.cell_district, s.cell_deaths, s.cell_incidents, s.cell_arrests, sums)
+        out[:, 2] = sums[:, 0]
+        out[:, 3] = sums[:, 1]
         out[:, 4] = self._dist_sales
         out[:, 5] = self._dist_hhi
-        out[:, 6] = np.bincount(s.cell_district, weights=s.cell_arrests, minlength=nd)
+        out[:, 6] = sums[:, 2]
         out[:, 7] = self._dist_officers
         return out
 

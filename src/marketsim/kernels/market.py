@@ -299,6 +299,8 @@ def market_round(t, u_home, u_cell, u_demand, u_elast, u_supplier, u_bought, u_c
     n = u_cell.shape[0]
     shuffle_into(order, n, rng)
     for i in range(n):
+        if i + 16 < n:
+            prefetch_row_w(pos, order[i + 16])
         pos[order[i]] = i
     # Users are visited in random order; at a million users each visit to a user's data would miss
     # the cache once per array. So each user's weekly data is packed into one cache line, written

@@ -199,3 +199,16 @@ def seqsum(values):
     for i in range(values.shape[0]):
         s += values[i]
     return s
+
+
+@njit(cache=True)
+def district_sums(cell_district, a, b, c, out):
+    """``out[:, 0..2]``: the sums of the per-cell counts ``a``, ``b``, ``c`` by district, in cell
+    order (as ``np.bincount(cell_district, weights=...)``, in one pass over the cells)."""
+    out[:, :3] = 0.0
+    for i in range(cell_district.shape[0]):
+        if a[i] != 0 or b[i] != 0 or c[i] != 0:
+            d = cell_district[i]
+            out[d, 0] += a[i]
+            out[d, 1] += b[i]
+            out[d, 2] += c[i]
