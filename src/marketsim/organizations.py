@@ -256,8 +256,9 @@ def contest_value(control_value: float, p_win: float, rivals: int, own_stake: fl
 def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
     """Organisations whose leader was arrested or killed: each lieutenant on the street decides
     whether to contest control (:func:`contest_value`, logistic noise ``decision_noise``), in random
-    order, knowing how many have already claimed it. No claimant: the first lieutenant (or a
-    member) takes over quietly. One claimant: it takes over. Two or more: the succession is
+    order, knowing how many have already claimed it. No lieutenant on the street: the crew breaks
+    up (:func:`disband`). No claimant: the first lieutenant takes over quietly. One claimant: it
+    takes over. Two or more: the succession is
     contested: one fight per claimant beyond the first; an organisation of at least
     ``split_min_members`` splits into up to three factions led by the claimants (members follow the
     nearest, cash and stock shared by headcount), and the fights leave grievances between the
