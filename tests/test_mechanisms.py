@@ -15,7 +15,7 @@ from marketsim.kernels.grid import bucket_street_dealers
 from marketsim.kernels.market import run_market
 from marketsim.kernels.movement import move_dealers
 from marketsim.scenario import Users
-from marketsim.state import LEADER, LIEUTENANT, allocate, allocate_workspace
+from marketsim.state import DEALER, LEADER, LIEUTENANT, allocate, allocate_workspace
 
 
 def _two_gang_world(n_pairs=40, width=60, height=60):
@@ -285,7 +285,8 @@ def test_split_shares_add_up():
 
 def test_small_organisation_forgets_a_departed_leader():
     """A two-member organisation whose leader is jailed, with nobody on the street, is leaderless
-    (not counted as a kingpin removal), and the leader returns as a lieutenant if replaced."""
+    (not counted as a kingpin removal); when its plain member is back, the crew, with no lieutenant,
+    breaks up (``disband``), and the leader, released, finds it gone and sets up alone."""
     m = DrugMarketModel(small("none"), seed=4)
     s = m.state
     o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
@@ -295,16 +296,59 @@ def test_small_organisation_forgets_a_departed_leader():
     for d in members:
         if d not in (leader, other):
             s.d_active[d] = 0
+    s.d_rank[other] = DEALER
     s.d_jail_until[leader] = 5
     s.d_jail_until[other] = 3
     orgs.count_members(s, 1)
     life = orgs.LifeCycleCounts()
     orgs.succession(s, 1, m.params, np.random.default_rng(0), life)
-    assert s.o_leader[o] == -1 and life.leader_removals == 0
-    orgs.succession(s, 3, m.params, np.random.default_rng(0), life)  # the other member is back: takes over
-    assert s.o_leader[o] == other and s.d_rank[other] == LEADER
+    assert s.o_leader[o] == -1 and life.leader_removals == 0 and s.o_active[o] == 1  # waits
+    orgs.succession(s, 3, m.params, np.random.default_rng(0), life)  # the other member is back: no lieutenant
+    assert s.o_active[o] == 0 and life.disbanded == 1 and life.org_exits == 1
+    assert s.d_active[other] == 1 and s.d_org[other] != o
+    entrants = life.entrants
     orgs.release_prisoners(s, 5, m.params, np.random.default_rng(0), life)
-    assert s.d_rank[leader] == LIEUTENANT
+    assert life.entrants == entrants + 1 and s.d_rank[leader] == LEADER and s.o_leader[s.d_org[leader]] == leader
+
+
+def test_crew_without_lieutenant_breaks_up_when_its_leader_is_gone():
+    """Leader killed, no lieutenant on the street: the organisation is dissolved; members whose corner
+    another organisation holds join it as plain dealers, the others go on alone with their own cash as
+    working capital; everyone keeps their stock; the crew's stock and cash leave with it (Reuter 1983)."""
+    m = DrugMarketModel(small("none"), seed=4)
+    s = m.state
+    o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    other_org = int(np.flatnonzero((s.o_active == 1) & (np.arange(s.o_active.size) != o))[0])
+    members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+    leader = int(s.o_leader[o])
+    street = members[members != leader]
+    assert street.size >= 4
+    s.d_rank[street] = DEALER  # nobody in middle management
+    s.d_active[leader] = 0  # the leader is killed
+    s.cell_control[:] = -1
+    s.cell_control[s.d_cell[street[:2]]] = other_org  # two members stand on the other's corners
+    s.cell_control[s.d_cell[street[2:]]] = o
+    joined = [int(d) for d in street if s.cell_control[s.d_cell[d]] == other_org]
+    alone = [int(d) for d in street if s.cell_control[s.d_cell[d]] != other_org]
+    inv = {int(d): float(s.d_inv[d]) for d in street}
+    cash = {int(d): float(s.d_cash[d]) for d in street}
+    s.o_stock[o], s.o_cash[o] = 123.0, 4567.0
+    money_before = float(s.o_cash[s.o_active == 1].sum() + s.d_cash[s.d_active == 1].sum())
+    orgs.count_members(s, 1)
+    life = orgs.LifeCycleCounts()
+    orgs.succession(s, 1, m.params, np.random.default_rng(0), life)
+    assert s.o_active[o] == 0 and s.o_stock[o] == 0 and s.o_cash[o] == 0
+    assert life.disbanded == 1 and life.disbanded_joined == len(joined) and life.disbanded_alone == len(alone)
+    assert life.exit_stock == 123.0 and life.exit_cash == 4567.0
+    for d in joined:
+        assert s.d_org[d] == other_org and s.d_rank[d] == DEALER and s.d_org_gen[d] == s.o_gen[other_org]
+    for d in alone:
+        n = int(s.d_org[d])
+        assert n != o and s.o_active[n] == 1 and s.o_leader[n] == d and s.d_rank[d] == LEADER
+        assert s.o_cash[n] == cash[d] and s.d_cash[d] == 0.0
+    assert all(s.d_inv[d] == inv[d] for d in street)
+    money_after = float(s.o_cash[s.o_active == 1].sum() + s.d_cash[s.d_active == 1].sum())
+    assert money_after == pytest.approx(money_before - 4567.0)
 
 
 def test_officer_posted_away_stays_on_the_payroll():

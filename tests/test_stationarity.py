@@ -1,11 +1,19 @@
 """A city that settles (issue 7 item 5), short version of ``benchmarks/stationarity.py``:
-the small city under ``none``, 8 seeds x 6 years; the slope of yearly means of years 2-6,
-as a share of the mean, per year.
+the small city under ``none``, 8 seeds x 6 years after a four-year burn-in; the slope of yearly
+means of years 2-6, as a share of the mean, per year, within 5 %/year (mean over seeds).
 
-8 seeds, not 4: in this small city one seed's slope ranges from about -8 to +17 %/year for the
-number of dealers, so the mean of 4 seeds has a standard error near the 5 % tolerance (with 4
-seeds the dealers test failed on one seed at +17 %/year after the random streams changed in
-the pool-size fix; the mean of 8 is +4.6 %/year)."""
+8 seeds, not 4: in this small city one seed's slope ranges from about -10 to +24 %/year for the
+number of organisations, so the mean of 4 seeds has a standard error near the tolerance.
+
+Four years of burn-in (208 weeks), not the default 52: the initial city (a few founding
+organisations holding all the dealers) is not the market's settled state. Its founding
+organisations fragment when their leaders are removed (splits, ODD 7.7) and the market grows to
+its size for about four years; with the default burn-in the 8-seed mean slopes here are about
++11 %/year organisations and +5 %/year dealers, in the default city +2.3 %/year organisations
+over 15 years (ODD section 9). What this test checks is that the market, once past that
+transient, does not drift: before consolidation, defection and crews breaking up with their
+leader (ODD 7.7, 7.8), the number of organisations rose for as long as a run lasted (+7 %/year
+in the default city over 15 years)."""
 
 import os
 import sys
@@ -18,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import stationarity  # noqa: E402
 
-OVERRIDES = [o for o in SMALL if not o.startswith(("world.steps", "world.burn_in"))]
+OVERRIDES = [o for o in SMALL if not o.startswith(("world.steps", "world.burn_in"))] + ["world.burn_in=208"]
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +39,6 @@ def test_market_size_and_price_have_no_trend(slopes, metric):
     assert abs(np.mean([s[metric] for s in slopes])) <= 0.05
 
 
-@pytest.mark.xfail(reason="consolidation and defection (ODD 7.8) catch up with fragmentation only after a few "
-                          "years: in this small city the 8-seed mean slopes are about +5.7 %/year organisations "
-                          "and -5.4 %/year HHI (tolerance 5 %); in the default city under none, +2.6 and -1.5 "
-                          "%/year over 15 years (ODD section 9; issue 7 item 5, open)",
-                   strict=False)
 @pytest.mark.parametrize("metric", ["n_organizations", "hhi"])
 def test_market_structure_has_no_trend(slopes, metric):
     assert abs(np.mean([s[metric] for s in slopes])) <= 0.05

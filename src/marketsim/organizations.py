@@ -55,6 +55,9 @@ class LifeCycleCounts:
     org_attr_homicides: np.ndarray | None = None  # attributed succession fights that killed, by attacker
     absorbed: int = 0  # organisations (or lone sellers) that joined a larger neighbouring organisation
     defections: int = 0  # members who left for the larger organisation holding their corner
+    disbanded: int = 0  # crews that broke up when their leader was gone and no lieutenant was on the street
+    disbanded_joined: int = 0  # their street members who joined the organisation holding their corner
+    disbanded_alone: int = 0  # ... and those who went on alone
 
 
 class PoolFull(RuntimeError):
@@ -253,8 +256,9 @@ def contest_value(control_value: float, p_win: float, rivals: int, own_stake: fl
 def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:
     """Organisations whose leader was arrested or killed: each lieutenant on the street decides
     whether to contest control (:func:`contest_value`, logistic noise ``decision_noise``), in random
-    order, knowing how many have already claimed it. No claimant: the first lieutenant (or a
-    member) takes over quietly. One claimant: it takes over. Two or more: the succession is
+    order, knowing how many have already claimed it. No lieutenant on the street: the crew breaks
+    up (:func:`disband`). No claimant: the first lieutenant takes over quietly. One claimant: it
+    takes over. Two or more: the succession is
     contested: one fight per claimant beyond the first; an organisation of at least
     ``split_min_members`` splits into up to three factions led by the claimants (members follow the
     nearest, cash and stock shared by headcount), and the fights leave grievances between the
@@ -280,9 +284,8 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
         lieuts = members[s.d_rank[members] == LIEUTENANT]
         lieuts = lieuts[rng.permutation(lieuts.size)]
         if lieuts.size == 0:
-            heir = int(members[rng.integers(members.size)])
-            s.d_rank[heir] = LEADER
-            s.o_leader[o] = heir
+            # a crew without middle management does not outlive its boss (Reuter 1983)
+            disband(s, o, members, step, counts)
             continue
         n_members = int(s.o_members[o])
         m = max(n_members, 1)
@@ -341,6 +344,54 @@ def succession(s: State, step: int, p, rng: np.random.Generator, counts: LifeCyc
             if len(claimants) >= 2:
                 _infighting(s, step, [members], [o], len(claimants) - 1, po.lethality,
                             p.enforcement.attribution_rate, rng, counts)
+
+
+def disband(s: State, o: int, members: np.ndarray, step: int, counts: LifeCycleCounts) -> None:
+    """A crew whose leader is gone and which has no lieutenant on the street breaks up.
+
+    Nobody in it holds the boss's connections, stash or reputation, so there is no firm left to
+    take over: each street member (``members``, ascending) joins the organisation that holds its
+    corner (``cell_control``, as in :func:`defect`) as a plain dealer, or, where none other does,
+    goes on alone as a one-person organisation with its own cash as working capital. Either way
+    it keeps its stock. The crew's own stock and cash were the boss's: the stock is counted with
+    ``exit_stock`` (abandoned or recovered, as for organisations that dissolve in :func:`exits`),
+    the cash leaves the market. Members in prison find their organisation gone when released and
+    set up alone (:func:`release_prisoners`).
+
+    Why: illegal enterprises are small and short-lived because nothing binds them but their
+    principal: without enforceable contracts, a firm's assets (its supply connections, customers
+    and reputation) are the entrepreneur's own and are not passed on, so the enterprise seldom
+    survives its founder's arrest or death (Reuter 1983, *Disorganized Crime*; Adler 1985 on
+    upper-level dealers' crews). Succession needs someone already trusted with the business
+    (a lieutenant, 7.7); without one, leader removal is the end of a crew, not a new leader."""
+    for d in members:
+        d = int(d)
+        c = int(s.cell_control[s.d_cell[d]])
+        if c >= 0 and c != o and s.o_active[c] == 1:
+            s.d_org[d] = c
+            s.d_org_gen[d] = s.o_gen[c]
+            s.d_rank[d] = DEALER
+            counts.disbanded_joined += 1
+        else:
+            no = new_org(s, step, float(s.d_cash[d]), float(s.o_ruth[o]))
+            s.d_cash[d] = 0.0
+            s.d_org[d] = no
+            s.d_org_gen[d] = s.o_gen[no]
+            s.d_rank[d] = LEADER
+            s.o_leader[no] = d
+            s.o_sales_avg[no] = s.d_sales_avg[d]
+            s.o_revenue_avg[no] = s.d_sales_avg[d] * s.d_price[d]
+            counts.disbanded_alone += 1
+    counts.exit_stock += s.o_stock[o]
+    counts.exit_cash += s.o_cash[o]
+    s.o_stock[o] = 0.0
+    s.o_cash[o] = 0.0
+    s.o_members[o] = 0
+    s.o_street[o] = 0
+    s.o_active[o] = 0
+    s.o_leader[o] = -1
+    counts.org_exits += 1
+    counts.disbanded += 1
 
 
 def _loss_prior(p) -> float:
