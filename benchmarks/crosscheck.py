@@ -1,7 +1,7 @@
 """Cross-check: marketsim against the Mesa-idiomatic reference (benchmarks/reference/).
 
 Both run the same scenario (policy ``none``) for ``R`` replicates with seeds 1..R: the
-scenario's ``world.burn_in`` unrecorded weeks (default 52; the reference implements the same
+scenario's ``world.burn_in`` unrecorded weeks (default 156; the reference implements the same
 burn-in), then ``steps`` recorded weeks. Their random streams differ, so runs agree in
 distribution, not draw for draw. For each headline metric (run totals of counts, last-quarter
 means of levels, as in ``marketsim.metrics.summarize``) we compute each implementation's

@@ -12,7 +12,7 @@ density everywhere), ``6 sqrt(n / 10^4)`` organisations (3 to 64), import volume
 interdiction capacity and investigators in proportion to ``n``. At 10^6 users: 1000 x 1000
 blocks, 20,000 dealers, 2,000 officers, 60 organisations. Policy ``none`` (the reference
 implements that one), ``world.mesa_user_agents=false`` (user state lives in arrays either way),
-``world.burn_in=0`` for both implementations (setup is building the city only, not 52 unrecorded
+``world.burn_in=0`` for both implementations (setup is building the city only, not 156 unrecorded
 weeks; the weeks measured are the first weeks of the city as built).
 
 An *agent* is a user, a dealer or an officer at the start (organisations are not counted):

@@ -290,8 +290,8 @@ def test_bookkeeping_kernels_match_their_python():
                 s.o_loss_den, s.o_threat_att, s.o_threat_ref, True)
 
     _same(books.learn, learn)
-    _same(books.count_members, lambda: (lambda s: (s.d_active, s.d_org, s.d_jail_until, t, s.o_members,
-                                                   s.o_street))(st()))
+    _same(books.count_members, lambda: (lambda s: (s.d_active, s.d_org, s.d_org_gen, s.o_gen, s.d_jail_until, t,
+                                                   s.o_members, s.o_street))(st()))
     _same(books.leaderless, lambda: (lambda s: (s.o_active, s.o_leader, s.d_active, s.d_org, s.d_jail_until,
                                                 t))(st()))
     _same(books.recruitment_round, lambda: (lambda s: (s.d_active, s.d_jail_until, s.d_org, s.d_stockout,

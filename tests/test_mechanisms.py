@@ -351,6 +351,33 @@ def test_crew_without_lieutenant_breaks_up_when_its_leader_is_gone():
     assert money_after == pytest.approx(money_before - 4567.0)
 
 
+def test_prisoner_of_a_broken_up_crew_belongs_to_no_one_until_released():
+    """A member in prison when his crew broke up is not counted in the organisation that later takes
+    the crew's slot (slots are reused; membership needs the same generation), and sets up alone
+    when released."""
+    m = DrugMarketModel(small("none"), seed=4)
+    s = m.state
+    o = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+    leader = int(s.o_leader[o])
+    street = members[members != leader]
+    s.d_rank[street] = DEALER
+    inside = int(street[0])
+    s.d_jail_until[inside] = 10  # in prison until week 10
+    s.d_active[leader] = 0
+    orgs.count_members(s, 1)
+    orgs.succession(s, 1, m.params, np.random.default_rng(0), orgs.LifeCycleCounts())
+    assert s.o_active[o] == 0
+    n = orgs.new_org(s, 2, 0.0, 1.0)  # the lowest free slot: the crew's
+    assert n == o
+    orgs.count_members(s, 2)
+    assert s.o_members[o] == 0 and s.o_street[o] == 0
+    orgs.release_prisoners(s, 10, m.params, np.random.default_rng(1), orgs.LifeCycleCounts())
+    assert s.d_org[inside] != o and s.o_leader[s.d_org[inside]] == inside
+    orgs.count_members(s, 10)
+    assert s.o_members[s.d_org[inside]] == 1
+
+
 def test_officer_posted_away_stays_on_the_payroll():
     """corrupted_officer_share counts every officer on a payroll, wherever posted: the payer keeps
     the officer (a retainer) while it can pay."""

@@ -5,12 +5,13 @@ means of years 2-6, as a share of the mean, per year, within 5 %/year (mean over
 8 seeds, not 4: in this small city one seed's slope ranges from about -10 to +24 %/year for the
 number of organisations, so the mean of 4 seeds has a standard error near the tolerance.
 
-Four years of burn-in (208 weeks), not the default 52: the initial city (a few founding
+Four years of burn-in (208 weeks), not the default 156: the initial city (a few founding
 organisations holding all the dealers) is not the market's settled state. Its founding
 organisations fragment when their leaders are removed (splits, ODD 7.7) and the market grows to
-its size for about four years; with the default burn-in the 8-seed mean slopes here are about
-+11 %/year organisations and +5 %/year dealers, in the default city +2.3 %/year organisations
-over 15 years (ODD section 9). What this test checks is that the market, once past that
+its size for about three years in the default city and about four in this small one; with the
+default burn-in the 8-seed mean slope of organisations here is about +5.7 %/year, and with the
+former default of 52 weeks about +11 %/year (in the default city, +2.4 %/year over 15 years;
+ODD section 9). What this test checks is that the market, once past that
 transient, does not drift: before consolidation, defection and crews breaking up with their
 leader (ODD 7.7, 7.8), the number of organisations rose for as long as a run lasted (+7 %/year
 in the default city over 15 years)."""

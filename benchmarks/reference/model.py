@@ -899,10 +899,8 @@ class ReferenceMarket(mesa.Model):
                 continue
             lieuts = [d for d in members if d.rank == LIEUTENANT]
             self.random.shuffle(lieuts)
-            if not lieuts:
-                heir = self.random.choice(members)
-                heir.rank = LEADER
-                o.leader = heir
+            if not lieuts:  # a crew without middle management does not outlive its boss
+                self.disband(o, members)
                 continue
             # each lieutenant decides whether to contest control, knowing how many already claim it
             sp = self.p.supply
@@ -954,6 +952,23 @@ class ReferenceMarket(mesa.Model):
                 o.leader = heir
                 if len(claimants) >= 2:
                     self.infighting([members], [o], len(claimants) - 1)
+
+    def disband(self, o, members):
+        """The crew breaks up: each street member joins the organisation holding its corner as a
+        dealer, or goes on alone with its own cash; the crew's stock and cash leave the market."""
+        for d in sorted(members, key=lambda d: d.unique_id):
+            n = d.cell.control
+            if n is not None and n is not o and n.active:
+                d.join(n)
+                d.rank = DEALER
+            else:
+                f = Organization(self, d.cash, o.ruth)
+                d.cash = 0.0
+                d.join(f)
+                d.rank = LEADER
+                f.leader = d
+                f.sales_avg, f.revenue_avg = d.sales_avg, d.sales_avg * d.price
+        o.dissolve()
 
     def infighting(self, groups, factions, n):
         po, e = self.p.organizations, self.p.enforcement

@@ -148,7 +148,7 @@ def draw_ruthlessness(rng: np.random.Generator, mean: float, cv: float, size=Non
 
 def count_members(s: State, step: int) -> None:
     """Refresh ``o_members`` (street + prison) and ``o_street``."""
-    _count_members(s.d_active, s.d_org, s.d_jail_until, step, s.o_members, s.o_street)
+    _count_members(s.d_active, s.d_org, s.d_org_gen, s.o_gen, s.d_jail_until, step, s.o_members, s.o_street)
 
 
 def release_prisoners(s: State, step: int, p, rng: np.random.Generator, counts: LifeCycleCounts) -> None:

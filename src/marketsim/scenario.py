@@ -129,10 +129,13 @@ class World(_Section):
     organizations: int = Field(6, ge=1, le=64, description="Initial number of drug-trafficking organisations (DTOs).")
     steps: int = Field(260, ge=1, description="Number of weekly steps to simulate (260 = 5 years), after the burn-in.")
     burn_in: int = Field(
-        52,
+        156,
         ge=0,
         description="Weeks the market runs under minimal random patrol before the policy takes over and recording "
-        "starts (lets the initial city settle; shared by every policy on the same seed). Not counted in steps.",
+        "starts (lets the initial city settle; shared by every policy on the same seed). Not counted in steps. "
+        "The initial city's founding organisations fragment and the market grows to its size for about three "
+        "years (docs/ODD.md section 9, stationarity): with 52 weeks the number of organisations still rose by "
+        "about 2.4% a year over the next 15 years under `none`.",
     )
     population: int = Field(
         0,

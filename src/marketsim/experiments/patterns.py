@@ -196,7 +196,7 @@ PATTERNS: list[Test] = [
 ]
 
 #: The world of each mode: ``quick`` (tests, seconds), ``full`` (the validation table: the default city,
-#: 156 weeks after the 52-week burn-in). ``market.max_dealers_factor=40``: officers x4 jail more than the
+#: 156 weeks after the default 156-week burn-in). ``market.max_dealers_factor=40``: officers x4 jail more than the
 #: default initial pool of 10 x the initial dealers holds; pools now grow and results no longer depend on their
 #: size, so this only saves the copies of growing (kept so that recorded stores keep their scenario keys).
 MODES: dict[str, dict] = {

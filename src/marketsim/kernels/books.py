@@ -136,13 +136,17 @@ def learn(o_active, top_violent, wd, vic, response_threshold,
 
 
 @njit(cache=True)
-def count_members(d_active, d_org, d_jail_until, step, o_members, o_street):
-    """``o_members``: active dealers of each organisation (street and prison); ``o_street``: on the street."""
+def count_members(d_active, d_org, d_org_gen, o_gen, d_jail_until, step, o_members, o_street):
+    """``o_members``: active dealers of each organisation (street and prison); ``o_street``: on the street.
+    A prisoner whose organisation broke up while he was inside (its slot since reused: another
+    generation) belongs to none until he is released."""
     o_members[:] = 0
     o_street[:] = 0
     for d in range(d_active.shape[0]):
         if d_active[d] == 1:
             o = d_org[d]
+            if d_org_gen[d] != o_gen[o]:
+                continue
             o_members[o] += 1
             if d_jail_until[d] <= step:
                 o_street[o] += 1
