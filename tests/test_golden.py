@@ -11,7 +11,10 @@ observed, a city that settles, researchers' measures); and once for issue 8 (tar
 as practised: new timeseries columns change every timeseries digest; the state digests of
 ``none`` and ``aggressive_interdiction`` are unchanged, those of ``targeted_deterrence`` change);
 and once for issue 7 item 6 (users know their dealers: contact lists, search and referral, markets
-closed to strangers; new state arrays and timeseries columns change every digest).
+closed to strangers; new state arrays and timeseries columns change every digest), merged with
+model version 2.1 and followed by crews breaking up with their leader, membership by generation, users
+numbered in home-cell order, search samples drawn before they are looked up and a 156-week default
+burn-in (model version 2.2).
 If a change *must* alter results, re-record them (``python tests/test_golden.py``
 prints the current digests) and say why in the commit message.
 
@@ -53,59 +56,59 @@ SCRATCH = {"cell_start", "cell_list"}  # work buffers, not model state
 
 GOLDEN = {
     ("small", "none"): (
-        "c8c30b29633d8cd163486daef7e1f80dc989983b31becffb06b3e51879b12e60",
-        "d3994d1ecee13e727d1159d080a33155f19362bab05b62c1fe750a779c8d2b7d",
+        "ec6bee1e9434694303f6c2e8ea0a0597da3784a5e85569cf6f1ac7f9ab0288c1",
+        "82bc4e2a6e5ce00604a58d49110b3b327be7b56bd93e5b06e373a7738154042e",
     ),
     ("small", "aggressive_interdiction"): (
-        "8467ab15823a1c51c5cc60d39480ded19ef3a4763d1c69c39a46790dd94f958b",
-        "487be12ee90aab3b203c97821773bde5a4eaebfd80143febef9b99457be04286",
+        "f02f2a073abc0647e46e9239c34f7878b12f3c08bc11e373398e8e73ccbd69cf",
+        "d430e6e3641efa9e767812b30124be8b30e4a9fa5c19833a3b39ef4c93854883",
     ),
     ("small", "targeted_deterrence"): (
-        "0d1f0310dfad2ad38651aacaaaa79e3140646fa12a5d4b3c93893a18d317ced4",
-        "5c4c9e1b83406a04c84cdb1204c3e7375a4ae3773126273f35ef9cce4a35829a",
+        "347399ecfbf8ffe2038fc510a2684c8c493c9cfe9a257bbe2e6002ac7b2db699",
+        "7094a9ded42cf2b468198d6621e195a7b896e6529ed36a1495c997f4347e383c",
     ),
     ("long", "none"): (
-        "1e3a1f63287d5767204d5a103237a441796ca0fdf117f8af9b2f2863f2b7d857",
-        "fe9ffdd9825f9322c47865624096035f9a935eea18f091168e43816dca3816f7",
+        "db5db05f77744cf47459cf7584b7b8a22d780b19a18e274dbcec9e7f1fb85287",
+        "fc7c92b3dae78e1819e71a716d265808159854d6a6657f5d6b54e68e9f732577",
     ),
     ("long", "aggressive_interdiction"): (
-        "a94d89a573a0b83c5a0c52f2095beaf14fe3d6d5ea8953937aad95e7e30402e6",
-        "9d6cd8bb42a19f1d00f475720948e5d56e22d9d6493ba227e3b922f32e07a492",
+        "5eed79d870e099d7e8667872e1f52afb81c1bb3cc7d3d7233044df5402066657",
+        "d4fbfb0104e537834943e66c7c222e42a98914165d12f15f42f250b0397d6133",
     ),
     ("long", "targeted_deterrence"): (
-        "f2bd3380d96b52bbfd97d87232ca04c30b0299de1dd9219db9eb06bd102482f0",
-        "38c8ff348a6516c381953ae59a3d294a99fab48566911f3f5ed3359c19693b00",
+        "0b82d50442ff4344416dc0fe9c4d7f78b7058012ada229597bfcce6f6322ad7d",
+        "63eee59edb3974e7c1df9936e8aee410aff2653827459f72f0c638bb0a2c7562",
     ),
     ("default", "none"): (
-        "364ac569bdf94696cbef208eca13a45640dc7da343c152d7b86452ab169c9c13",
-        "aae3fcbe0c81dcfce4d82c2f4919ff252fa5d53ffc559dc5e70e6313e9872e5f",
+        "d8e34acf195c8f23bc1a4bf9fed2247838762d7bc063bcb0dce31dac5a05d907",
+        "ab1b1fbe0535d7ddc2d636b3788ef28da5a0a6d0445e30aff99182591c58657e",
     ),
     ("default", "aggressive_interdiction"): (
-        "4bdece8620d0c1ac58b53e8817ec7b89ca0342f0b2f9c8b8506af0f9fc4bb4ef",
-        "941829e029dafd8a43db741677df68cccb27ef171a616c8380a83dc0cbc23bd0",
+        "f3193d1d90cb1faada9d45f3be2ce0489c114f5773355d59b31c6f73ca76d2f5",
+        "0f4c793667971db24b525c937fb134a5d166d6f30e542c783e4f1ad415ef7b2a",
     ),
     ("default", "targeted_deterrence"): (
-        "2e46e891fae09d4c8749ada27cbd42c3a9d29bab21e7eaced2171931aa2e67af",
-        "9b5aff101041dd582a7b392c46f291771e84d7bc4e56d9cc8ef8eb26dbf89ee5",
+        "b6a261c25f5b1305f1a7c31ca0632f5d5a9e95585ad196cf5aa9de8a95072883",
+        "5c71419e14d1b76af7aace1c137b84e81c9b92f0a9aa29a086bc39902db04d7c",
     ),
     ("scaled", "none"): (
-        "a6cb39cebba1c6a285e0b7e390f66a80b913265a0c0e9d2613535ffc91f10173",
-        "0b28ffa95b1fe683ad1b841df41576833646937d3cb5db010d808edd9bb89b52",
+        "47bc3531e85443067ec83f3367bfa02fae98fd1c51ec497d955298bd947b359d",
+        "4a77276a810cd5f1e4543a1c8567527f5cfe6ec7a57fed2b7cfe2c0351260b0a",
     ),
     ("scaled", "aggressive_interdiction"): (
-        "542665cba5cd616765872ee34cf0e111586d183e6260c8385794266261586890",
-        "8e02ecd0eb4eca0cdac835ac640884dd0a81e467af45839149a4b0125eabd03f",
+        "f69ba8d05468bc03257486e11f5b16a16d91da57277913152f298fc5e08d79e7",
+        "76fb77aa6387fe883313d7ea9aab800ee29f4faefa99c16f4acce15c920f65ab",
     ),
     ("scaled", "targeted_deterrence"): (
-        "1510c0e3bc4bea31ac6e2372e674e15f499ef27e6d7812b09ca9e79a0444c99c",
-        "3f5d1960b17ed4b01af22c0a4e2ba1d59032c94c41221ff0eb64ead06576e341",
+        "2f2147c30777428bf23aed1bb229cdfd6ec584e9787eeacb76805feb56ec020e",
+        "4ecb40252c33aae1aaa752637bc3750c703f7818cb7860b08d14f3329a96f721",
     ),
 }
 INITIAL = {
-    "small": "31f4579d01d70b2a9884812378916411d732d68c8cae233015b6e14f5757744a",
-    "long": "4b2ece29cb938b5eeb20160db47c9718b5e12d28d8fe6242b5917f1000671d43",
-    "default": "c473b3cd9aba551253d1b055ba6925d6cb763b98b9e51d888a63fb430d9d0ae2",
-    "scaled": "169cbb6f0ce8d9d5534dc2cf2fad0a436cc8f814c22f486fae34b0cb8b88e776",
+    "small": "88dfe077e7985417d383c1380cd0598dc6c66350cdfa7cbd7b394f0a32e05dfb",
+    "long": "42e4df125f9dbf78b173d2533e3ea7ecd8e7d17459575146ec1e51a1596f518c",
+    "default": "e5e6ae682eca96506acbc15ea78ad3c98a72a1a16b15c53ae1dad1111e3407bb",
+    "scaled": "aa08bc8127a0f7ab66859068e2199d04ee013ae950078526569dc4c83c79b85d",
 }
 
 
