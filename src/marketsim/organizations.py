@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .kernels.books import consolidation_candidates as _consolidation_candidates
 from .kernels.books import count_members as _count_members
 from .kernels.books import leaderless as _leaderless
 from .kernels.books import recruitment_round as _recruitment_round
@@ -501,30 +502,16 @@ def consolidate(s: State, step: int, p, rng: np.random.Generator, counts: LifeCy
     cand = np.flatnonzero((s.o_active == 1) & (s.o_street >= 1))
     if cand.size == 0:
         return
-    R = int(m.move_radius)
-    offs = np.arange(-R, R + 1)
+    # the neighbour each group's leader sees (static during the round: corners and leaders do not
+    # change), then the decisions in slot order, on the sizes as earlier groups' moves left them
+    nbr = np.empty(cand.size, np.int64)
+    _consolidation_candidates(cand, s.o_leader, s.d_active, s.d_org, s.d_jail_until, s.d_cell, s.cell_control,
+                              s.width, s.height, s.torus, int(m.move_radius), step, nbr)
     changed = False
-    for o in cand:
-        o = int(o)
+    for i in np.flatnonzero(nbr >= 0):
+        o, n = int(cand[i]), int(nbr[i])
         if s.o_active[o] == 0:
             continue
-        L = int(s.o_leader[o])
-        if L < 0 or s.d_active[L] == 0 or s.d_org[L] != o or s.d_jail_until[L] > step:
-            continue
-        c = int(s.d_cell[L])
-        x0, y0 = c % s.width, c // s.width
-        xs, ys = x0 + offs, y0 + offs
-        if s.torus:
-            xs, ys = xs % s.width, ys % s.height
-        else:
-            xs = xs[(xs >= 0) & (xs < s.width)]
-            ys = ys[(ys >= 0) & (ys < s.height)]
-        ctrl = s.cell_control[(ys[:, None] * s.width + xs[None, :]).ravel()]
-        ctrl = ctrl[(ctrl >= 0) & (ctrl != o)]
-        if ctrl.size == 0:
-            continue
-        held = np.bincount(ctrl)
-        n = int(np.argmax(held))
         if s.o_active[n] == 0 or s.o_members[n] <= s.o_members[o] or s.o_street[n] == 0:
             continue
         other = float(s.o_revenue_avg[n]) / int(s.o_street[n])

@@ -465,3 +465,54 @@ def pay_and_stock(ship, seized, unit_cost, o_cash, o_stock, paid):
         paid[o] = ship[o] * unit_cost[o]
         o_cash[o] -= paid[o]
         o_stock[o] += ship[o] - seized[o]
+
+
+@njit(cache=True)
+def consolidation_candidates(cand, o_leader, d_active, d_org, d_jail_until, d_cell, cell_control, width, height,
+                             torus, radius, step, out):
+    """For each organisation ``cand[i]`` whose leader is on the street: the organisation holding
+    most of the corners within ``radius`` of its leader (``cell_control``; itself excluded; ties:
+    the lowest slot) in ``out[i]``; -1 when its leader is not on the street or no other holds any.
+    On a torus narrower than the window a cell is counted once per time it falls in it."""
+    side = 2 * radius + 1
+    buf = np.empty(side * side, np.int64)
+    for i in range(cand.shape[0]):
+        o = cand[i]
+        out[i] = -1
+        L = o_leader[o]
+        if L < 0 or d_active[L] == 0 or d_org[L] != o or d_jail_until[L] > step:
+            continue
+        c = d_cell[L]
+        x0 = c % width
+        y0 = c // width
+        m = 0
+        for y in range(y0 - radius, y0 + radius + 1):
+            if torus:
+                yy = y % height
+            elif y < 0 or y >= height:
+                continue
+            else:
+                yy = y
+            for x in range(x0 - radius, x0 + radius + 1):
+                if torus:
+                    xx = x % width
+                elif x < 0 or x >= width:
+                    continue
+                else:
+                    xx = x
+                v = cell_control[yy * width + xx]
+                if v >= 0 and v != o:
+                    buf[m] = v
+                    m += 1
+        best = -1
+        best_n = 0
+        for a in range(m):
+            v = buf[a]
+            k = 0
+            for b in range(m):
+                if buf[b] == v:
+                    k += 1
+            if k > best_n or (k == best_n and v < best):
+                best = v
+                best_n = k
+        out[i] = best
