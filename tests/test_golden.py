@@ -13,8 +13,8 @@ as practised: new timeseries columns change every timeseries digest; the state d
 and once for issue 7 item 6 (users know their dealers: contact lists, search and referral, markets
 closed to strangers; new state arrays and timeseries columns change every digest), merged with
 model version 2.1 and followed by crews breaking up with their leader, membership by generation, users
-numbered in home-cell order, search samples drawn before they are looked up and a 156-week default
-burn-in (model version 2.2).
+numbered in home-cell order, search samples drawn before they are looked up, a 156-week default
+burn-in and consolidation that no longer absorbs prisoners of a slot's earlier holder (model version 2.2).
 If a change *must* alter results, re-record them (``python tests/test_golden.py``
 prints the current digests) and say why in the commit message.
 
@@ -56,59 +56,59 @@ SCRATCH = {"cell_start", "cell_list"}  # work buffers, not model state
 
 GOLDEN = {
     ("small", "none"): (
-        "ec6bee1e9434694303f6c2e8ea0a0597da3784a5e85569cf6f1ac7f9ab0288c1",
-        "82bc4e2a6e5ce00604a58d49110b3b327be7b56bd93e5b06e373a7738154042e",
+        "2b332b41caf3d061c96988a92f862403d14d68df4a194340485747e391ae1592",
+        "3a93943cb33ef206cb9fb97a1f534f5ea6c90a4ab75b6d736c0373f7c45b202e",
     ),
     ("small", "aggressive_interdiction"): (
-        "f02f2a073abc0647e46e9239c34f7878b12f3c08bc11e373398e8e73ccbd69cf",
-        "d430e6e3641efa9e767812b30124be8b30e4a9fa5c19833a3b39ef4c93854883",
+        "c2a8cc75b7567decfe44622b83f8623174f84eb265adb45e3bc0ea35b79c4702",
+        "feb4b681ddca12a94ffdc56e8494f858af002e7eac3e9a0a6d0388ce2bb9a5b9",
     ),
     ("small", "targeted_deterrence"): (
-        "347399ecfbf8ffe2038fc510a2684c8c493c9cfe9a257bbe2e6002ac7b2db699",
-        "7094a9ded42cf2b468198d6621e195a7b896e6529ed36a1495c997f4347e383c",
+        "a6dd8cec89492726633c1a009da76f151435b3fff2e7124a79a501e69acce38a",
+        "f7e4633c820d487ae11b8aebcb6542b4408ee9178b1d70d5cdc2adead990fb89",
     ),
     ("long", "none"): (
-        "db5db05f77744cf47459cf7584b7b8a22d780b19a18e274dbcec9e7f1fb85287",
-        "fc7c92b3dae78e1819e71a716d265808159854d6a6657f5d6b54e68e9f732577",
+        "f74db03ac57dac4fb24fe594ac7499b616be61facea0acd26116d33282b1ca43",
+        "b917b84842230e7899f0f40ef181018958f631924b8c9e055dc6ec9928731ccc",
     ),
     ("long", "aggressive_interdiction"): (
-        "5eed79d870e099d7e8667872e1f52afb81c1bb3cc7d3d7233044df5402066657",
-        "d4fbfb0104e537834943e66c7c222e42a98914165d12f15f42f250b0397d6133",
+        "05d48ede453dc0ab566ec6d204e7c4ee7990c67b298021cdf9e6ea5f37a5f141",
+        "0869e399ddef555d92d13f8a5c0138fc837c3d15d157b83918a8f746b912e6d6",
     ),
     ("long", "targeted_deterrence"): (
-        "0b82d50442ff4344416dc0fe9c4d7f78b7058012ada229597bfcce6f6322ad7d",
-        "63eee59edb3974e7c1df9936e8aee410aff2653827459f72f0c638bb0a2c7562",
+        "c6bae4425510e7e80015b518f133a5d0e8d2e5b8d5cd9b6be41baf76ea186343",
+        "1d732d2857b86ab6d0dc283e13e139f4d0dc8e7a8910a7e2dfb7c64321946e8b",
     ),
     ("default", "none"): (
-        "d8e34acf195c8f23bc1a4bf9fed2247838762d7bc063bcb0dce31dac5a05d907",
-        "ab1b1fbe0535d7ddc2d636b3788ef28da5a0a6d0445e30aff99182591c58657e",
+        "26afa21a2af248ce5d4b317ba47ce5559672c6d67251ad639e3b27c63cfba8ad",
+        "b95c626f7b1012e91d0f01e95a50ed9e09c9c1ce8eda2b3fce66230007d4aa8b",
     ),
     ("default", "aggressive_interdiction"): (
-        "f3193d1d90cb1faada9d45f3be2ce0489c114f5773355d59b31c6f73ca76d2f5",
-        "0f4c793667971db24b525c937fb134a5d166d6f30e542c783e4f1ad415ef7b2a",
+        "536406bad3c56f932277c4bdb7f5239d6a5cd97ec8553f126e14cebcb7d32862",
+        "f523050361997dd746c3fa3992f2047ad41bff3c853dd2d41475751f8f5b5c4c",
     ),
     ("default", "targeted_deterrence"): (
-        "b6a261c25f5b1305f1a7c31ca0632f5d5a9e95585ad196cf5aa9de8a95072883",
-        "5c71419e14d1b76af7aace1c137b84e81c9b92f0a9aa29a086bc39902db04d7c",
+        "b1492af87ed18cbd47a654eb5742ba5215d8b56b589d01a1202a1af1a8d23f55",
+        "3230117b690327b4087d80581a730cad6adfff4fcb76b475ce3b05fc79b03a98",
     ),
     ("scaled", "none"): (
-        "47bc3531e85443067ec83f3367bfa02fae98fd1c51ec497d955298bd947b359d",
-        "4a77276a810cd5f1e4543a1c8567527f5cfe6ec7a57fed2b7cfe2c0351260b0a",
+        "5025e4b029346dec93eca54ccb5a8ab5ae31b9b97f829f786062f702f97489ef",
+        "74a53f5b75a046c321e9271cfaeb0689a800ebd22fea6ab65548ff9a0ef84cb3",
     ),
     ("scaled", "aggressive_interdiction"): (
-        "f69ba8d05468bc03257486e11f5b16a16d91da57277913152f298fc5e08d79e7",
-        "76fb77aa6387fe883313d7ea9aab800ee29f4faefa99c16f4acce15c920f65ab",
+        "44bfeb406b5509a25d94c0e6b767708c6b1873773102e2cd3bff795750592c73",
+        "8dc93d3aab187f7d20bccac859f05bf699d27b4e62e02b2bed2731691f8f7cf5",
     ),
     ("scaled", "targeted_deterrence"): (
-        "2f2147c30777428bf23aed1bb229cdfd6ec584e9787eeacb76805feb56ec020e",
-        "4ecb40252c33aae1aaa752637bc3750c703f7818cb7860b08d14f3329a96f721",
+        "567c33daeece8cd5c6bb08bef2cd8f6941039530967cdd60f15630ba4aa6f3b4",
+        "edf939a3f682b46fc6729d76adfeef3baaffa50274a92f49e719a5e2a21b89aa",
     ),
 }
 INITIAL = {
-    "small": "88dfe077e7985417d383c1380cd0598dc6c66350cdfa7cbd7b394f0a32e05dfb",
-    "long": "42e4df125f9dbf78b173d2533e3ea7ecd8e7d17459575146ec1e51a1596f518c",
-    "default": "e5e6ae682eca96506acbc15ea78ad3c98a72a1a16b15c53ae1dad1111e3407bb",
-    "scaled": "aa08bc8127a0f7ab66859068e2199d04ee013ae950078526569dc4c83c79b85d",
+    "small": "6ea8b67a0212b909e2e0dfc6ef5e9e748b09d5861a04e77332f20c3ee7a72b0d",
+    "long": "9f16a23543aabe4b2ae48333e610f18c23665fce52c18d2da12fb90f1d5fa641",
+    "default": "d9bfd318181e3bf362866018865431edf45de0d2859baac637b8e0e8be4bd54d",
+    "scaled": "a09b4960d6377f2843c02faa50d25977ca1fff4daa8182804ed7611a779b541f",
 }
 
 

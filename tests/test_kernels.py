@@ -312,3 +312,37 @@ def test_prefetch_changes_nothing():
         return s
 
     assert total(a, np.zeros(6)) == a[:, 1].sum()
+
+
+@pytest.mark.parametrize("torus", [False, True])
+def test_consolidation_candidates_equal_the_window_count(torus):
+    """The neighbour a leader sees: the organisation holding most corners within the radius (not
+    itself; ties: the lowest slot), as the bincount/argmax over the window it replaced."""
+    from marketsim.kernels.books import consolidation_candidates
+
+    r = np.random.default_rng(2)
+    W, H, R, n_org, n_d = 9, 7, 2, 6, 30
+    cell_control = r.integers(-1, n_org, W * H)
+    d_cell = r.integers(0, W * H, n_d)
+    d_org = r.integers(0, n_org, n_d)
+    d_active = (r.random(n_d) < 0.9).astype(np.int8)
+    d_jail = np.where(r.random(n_d) < 0.2, 10, 0)
+    o_leader = np.array([int(np.flatnonzero(d_org == o)[0]) if (d_org == o).any() else -1 for o in range(n_org)])
+    cand = np.arange(n_org)
+    out = np.empty(n_org, np.int64)
+    consolidation_candidates(cand, o_leader, d_active, d_org, d_jail, d_cell, cell_control, W, H, torus, R, 1, out)
+    offs = np.arange(-R, R + 1)
+    for o in cand:
+        L = o_leader[o]
+        if L < 0 or d_active[L] == 0 or d_jail[L] > 1:
+            assert out[o] == -1
+            continue
+        x0, y0 = d_cell[L] % W, d_cell[L] // W
+        xs, ys = x0 + offs, y0 + offs
+        if torus:
+            xs, ys = xs % W, ys % H
+        else:
+            xs, ys = xs[(xs >= 0) & (xs < W)], ys[(ys >= 0) & (ys < H)]
+        ctrl = cell_control[(ys[:, None] * W + xs[None, :]).ravel()]
+        ctrl = ctrl[(ctrl >= 0) & (ctrl != o)]
+        assert out[o] == (int(np.argmax(np.bincount(ctrl))) if ctrl.size else -1)

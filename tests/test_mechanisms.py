@@ -372,8 +372,27 @@ def test_prisoner_of_a_broken_up_crew_belongs_to_no_one_until_released():
     assert n == o
     orgs.count_members(s, 2)
     assert s.o_members[o] == 0 and s.o_street[o] == 0
+    # the newcomer in the crew's slot is absorbed by the largest organisation: its own leader
+    # goes over, the old crew's prisoner does not
+    big = int(np.argmax(np.where(s.o_active == 1, s.o_members, -1)))
+    L = orgs.new_dealer(s, int(s.d_cell[street[1]]), o, LEADER, 80.0, 100.0)
+    s.o_leader[o] = L
+    orgs.count_members(s, 2)
+    s.cell_control[:] = big
+    import marketsim.organizations as mod
+
+    real = mod._logistic
+    mod._logistic = lambda v, noise: 1.0  # the leader always takes the outside option
+    try:
+        orgs.consolidate(s, 2, m.params, np.random.default_rng(2), orgs.LifeCycleCounts())
+    finally:
+        mod._logistic = real
+    assert s.o_active[o] == 0 and s.d_org[L] == big
+    assert s.d_org[inside] == o and s.d_org_gen[inside] != s.o_gen[o]
+    gen_before = int(s.o_gen[o])
     orgs.release_prisoners(s, 10, m.params, np.random.default_rng(1), orgs.LifeCycleCounts())
-    assert s.d_org[inside] != o and s.o_leader[s.d_org[inside]] == inside
+    n = int(s.d_org[inside])  # alone, in a new organisation (which may take the same free slot again)
+    assert s.o_leader[n] == inside and s.d_org_gen[inside] == s.o_gen[n] and (n != o or s.o_gen[n] > gen_before)
     orgs.count_members(s, 10)
     assert s.o_members[s.d_org[inside]] == 1
 

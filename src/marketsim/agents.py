@@ -120,7 +120,7 @@ class Organization(_SlotAgent):
         import numpy as np
 
         s = self.state
-        idx = np.flatnonzero((s.d_active == 1) & (s.d_org == self.slot))
+        idx = np.flatnonzero((s.d_active == 1) & (s.d_org == self.slot) & (s.d_org_gen == s.o_gen[self.slot]))
         return [self.model.dealer_agent(d) for d in idx]
 
     @property

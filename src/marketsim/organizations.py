@@ -519,7 +519,8 @@ def consolidate(s: State, step: int, p, rng: np.random.Generator, counts: LifeCy
                          po.control_weeks)
         if rng.random() >= _logistic(v, po.decision_noise):
             continue
-        members = np.flatnonzero((s.d_active == 1) & (s.d_org == o))
+        # its members, street and prison (not prisoners of an earlier holder of the slot)
+        members = np.flatnonzero((s.d_active == 1) & (s.d_org == o) & (s.d_org_gen == s.o_gen[o]))
         s.d_org[members] = n
         s.d_org_gen[members] = s.o_gen[n]
         s.d_rank[members[s.d_rank[members] == LEADER]] = LIEUTENANT
