@@ -934,7 +934,9 @@ class ReferenceMarket(mesa.Model):
                     j = heads.index(m) if m in heads else min(
                         range(len(heads)), key=lambda j: self.distance(m.cell.coordinate, heads[j].cell.coordinate))
                     groups[j].append(m)
-                cash, stock = o.cash, o.stock
+                # the parent's books before sharing: every faction (the parent included) takes its
+                # headcount share of them (as marketsim, ODD 7.7)
+                cash, stock, sales_avg, revenue_avg = o.cash, o.stock, o.sales_avg, o.revenue_avg
                 for j, f in enumerate(factions):
                     share = len(groups[j]) / len(members)
                     for m in groups[j]:
@@ -942,8 +944,7 @@ class ReferenceMarket(mesa.Model):
                     f.cash, f.stock = cash * share, stock * share
                     heads[j].rank = LEADER
                     f.leader = heads[j]
-                    # as marketsim: the parent (j = 0) is scaled first, later factions take a share of that
-                    f.sales_avg, f.revenue_avg = o.sales_avg * share, o.revenue_avg * share
+                    f.sales_avg, f.revenue_avg = sales_avg * share, revenue_avg * share
                 self.c["splits"] += 1
                 self.infighting(groups, factions, len(claimants) - 1)
             else:
