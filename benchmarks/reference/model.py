@@ -255,10 +255,10 @@ class Dealer(CellAgent):
     # membership
     def join(self, org):
         if self.org is not None:
-            self.org.members.discard(self)
+            self.org.members.pop(self, None)
         self.org = org
         self.org_gen = org.gen
-        org.members.add(self)
+        org.members[self] = None
 
     @property
     def on_street(self):
@@ -286,7 +286,7 @@ class Dealer(CellAgent):
     def leave(self):
         """Quit the market or die (an organisation notices a dead leader at succession)."""
         self.lose_clients()
-        self.org.members.discard(self)
+        self.org.members.pop(self, None)
         self.remove()
 
     def reprice(self):
@@ -480,7 +480,9 @@ class Organization(mesa.Agent):
         model.org_gen += 1
         self.gen = model.org_gen
         self.active = True
-        self.members: set[Dealer] = set()
+        # an insertion-ordered set (a dict's keys): iterating a set of agents follows their memory
+        # addresses, which differ between processes, so draws over it would not be reproducible
+        self.members: dict[Dealer, None] = {}
         self.leader: Dealer | None = None
         self.cash = cash
         self.stock = 0.0
