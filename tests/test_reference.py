@@ -67,3 +67,28 @@ def test_reference_rejects_other_policies():
 
     with pytest.raises(ValueError):
         ReferenceMarket(parse_scenario({}, overrides=SMALL + ["enforcement.policy=targeted_deterrence"]))
+
+
+def test_split_shares_the_parents_sales_and_revenue_by_headcount(monkeypatch):
+    """ODD 7.7: a split shares the parent's smoothed sales and revenue by headcount, the shares adding
+    up to the parent's (as marketsim). Taking each share of the already-reduced parent left the new
+    factions with a fraction of their due, so their members' pay looked poor beside the parent's and
+    they all defected back at once (the reference then had a third of marketsim's organisations)."""
+    from reference import model as ref
+
+    from marketsim.scenario import parse_scenario
+
+    m = ref.ReferenceMarket(parse_scenario({}, overrides=SMALL + ["world.burn_in=0"]), seed=2)
+    o = max(m.organizations, key=lambda o: len(o.members))
+    o.count()
+    lieuts = [d for d in o.members if d.rank == ref.LIEUTENANT and d.on_street]
+    assert len(lieuts) >= 2 and o.n_members >= m.p.organizations.split_min_members
+    monkeypatch.setattr(ref, "logistic_choice", lambda value, noise: 1.0)  # every lieutenant claims control
+    sales, revenue = o.sales_avg, o.revenue_avg
+    before = set(m.organizations)
+    o.leader.go_to_prison(m.week + 50)
+    m.succession()
+    factions = [o] + [f for f in m.organizations if f not in before and f.parent is o]
+    assert len(factions) == min(len(lieuts), 3) and m.c["splits"] == 1
+    assert sum(f.sales_avg for f in factions) == pytest.approx(sales)
+    assert sum(f.revenue_avg for f in factions) == pytest.approx(revenue)

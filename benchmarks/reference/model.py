@@ -255,10 +255,10 @@ class Dealer(CellAgent):
     # membership
     def join(self, org):
         if self.org is not None:
-            self.org.members.discard(self)
+            self.org.members.pop(self, None)
         self.org = org
         self.org_gen = org.gen
-        org.members.add(self)
+        org.members[self] = None
 
     @property
     def on_street(self):
@@ -286,7 +286,7 @@ class Dealer(CellAgent):
     def leave(self):
         """Quit the market or die (an organisation notices a dead leader at succession)."""
         self.lose_clients()
-        self.org.members.discard(self)
+        self.org.members.pop(self, None)
         self.remove()
 
     def reprice(self):
@@ -480,7 +480,9 @@ class Organization(mesa.Agent):
         model.org_gen += 1
         self.gen = model.org_gen
         self.active = True
-        self.members: set[Dealer] = set()
+        # an insertion-ordered set (a dict's keys): iterating a set of agents follows their memory
+        # addresses, which differ between processes, so draws over it would not be reproducible
+        self.members: dict[Dealer, None] = {}
         self.leader: Dealer | None = None
         self.cash = cash
         self.stock = 0.0
@@ -934,7 +936,9 @@ class ReferenceMarket(mesa.Model):
                     j = heads.index(m) if m in heads else min(
                         range(len(heads)), key=lambda j: self.distance(m.cell.coordinate, heads[j].cell.coordinate))
                     groups[j].append(m)
-                cash, stock = o.cash, o.stock
+                # the parent's books before sharing: every faction (the parent included) takes its
+                # headcount share of them (as marketsim, ODD 7.7)
+                cash, stock, sales_avg, revenue_avg = o.cash, o.stock, o.sales_avg, o.revenue_avg
                 for j, f in enumerate(factions):
                     share = len(groups[j]) / len(members)
                     for m in groups[j]:
@@ -942,8 +946,7 @@ class ReferenceMarket(mesa.Model):
                     f.cash, f.stock = cash * share, stock * share
                     heads[j].rank = LEADER
                     f.leader = heads[j]
-                    # as marketsim: the parent (j = 0) is scaled first, later factions take a share of that
-                    f.sales_avg, f.revenue_avg = o.sales_avg * share, o.revenue_avg * share
+                    f.sales_avg, f.revenue_avg = sales_avg * share, revenue_avg * share
                 self.c["splits"] += 1
                 self.infighting(groups, factions, len(claimants) - 1)
             else:
