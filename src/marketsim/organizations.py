@@ -385,14 +385,20 @@ def disband(s: State, o: int, members: np.ndarray, step: int, counts: LifeCycleC
             counts.disbanded_alone += 1
     counts.exit_stock += s.o_stock[o]
     counts.exit_cash += s.o_cash[o]
+    _close_slot(s, o)
+    counts.org_exits += 1
+    counts.disbanded += 1
+
+
+def _close_slot(s: State, o: int) -> None:
+    """Free organisation ``o``'s slot: no books, no members, no leader (its members were moved
+    or its books handed on by the caller)."""
     s.o_stock[o] = 0.0
     s.o_cash[o] = 0.0
     s.o_members[o] = 0
     s.o_street[o] = 0
     s.o_active[o] = 0
     s.o_leader[o] = -1
-    counts.org_exits += 1
-    counts.disbanded += 1
 
 
 def _loss_prior(p) -> float:
@@ -530,12 +536,7 @@ def consolidate(s: State, step: int, p, rng: np.random.Generator, counts: LifeCy
         s.o_revenue_avg[n] += s.o_revenue_avg[o]
         s.o_members[n] += s.o_members[o]
         s.o_street[n] += s.o_street[o]
-        s.o_cash[o] = 0.0
-        s.o_stock[o] = 0.0
-        s.o_members[o] = 0
-        s.o_street[o] = 0
-        s.o_active[o] = 0
-        s.o_leader[o] = -1
+        _close_slot(s, o)
         counts.absorbed += 1
         changed = True
     if changed:

@@ -11,6 +11,8 @@ results are bit-identical.
 import numpy as np
 from numba import njit
 
+from .grid import wrap
+
 
 @njit(cache=True)
 def settle_sales(d_active, d_org, d_sales, d_price, d_cash, dealer_margin_share, transfer_price,
@@ -487,19 +489,13 @@ def consolidation_candidates(cand, o_leader, d_active, d_org, d_jail_until, d_ce
         y0 = c // width
         m = 0
         for y in range(y0 - radius, y0 + radius + 1):
-            if torus:
-                yy = y % height
-            elif y < 0 or y >= height:
+            yy = wrap(y, height, torus)
+            if yy < 0:
                 continue
-            else:
-                yy = y
             for x in range(x0 - radius, x0 + radius + 1):
-                if torus:
-                    xx = x % width
-                elif x < 0 or x >= width:
+                xx = wrap(x, width, torus)
+                if xx < 0:
                     continue
-                else:
-                    xx = x
                 v = cell_control[yy * width + xx]
                 if v >= 0 and v != o:
                     buf[m] = v
